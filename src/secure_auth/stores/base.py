@@ -1,0 +1,176 @@
+"""Store protocols: what secure-auth needs from wherever sessions live.
+
+A store is any object with these methods; nothing to inherit. Each protocol
+exists in a blocking form (used by :class:`SyncAuthService`, and by
+:class:`AuthService` as-is for in-process stores such as memory and SQLite)
+and an ``async`` form (``Async...``) for network stores.
+
+Rules every implementation follows (the contract suite in
+``tests/contract/`` checks them):
+
+* A missing record is ``None``, never an exception.
+* Expiry is enforced on read: ``get_session``/``pop_challenge``/
+  ``list_sessions`` never return a record whose ``expires_at <= now``.
+* ``rotate_refresh`` and ``pop_challenge`` are atomic: among concurrent
+  callers exactly one succeeds.
+* A backend failure raises :class:`~secure_auth.errors.StoreUnavailable`
+  (``raise ... from exc``), never a driver exception and never a result
+  that could be taken for "valid".
+
+The minimal protocol is the Node package's three methods. It is enough for
+login / validate / logout; refresh rotation, listing and ``logout_all``
+need the full :class:`SessionStore`, and the service says which methods
+are missing when it is constructed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from ..models import PasskeyCredential, SessionRecord
+
+__all__ = [
+    "AsyncChallengeStore",
+    "AsyncMinimalSessionStore",
+    "AsyncPasskeyStore",
+    "AsyncSessionStore",
+    "ChallengeStore",
+    "MinimalSessionStore",
+    "PasskeyStore",
+    "SessionStore",
+]
+
+
+@runtime_checkable
+class MinimalSessionStore(Protocol):
+    """The Node package's store: three methods, blocking form."""
+
+    def save_session(self, session_id: str, user_id: str, expires_at: datetime) -> None: ...
+
+    def is_session_valid(self, session_id: str) -> bool: ...
+
+    def delete_session(self, session_id: str) -> None: ...
+
+
+@runtime_checkable
+class AsyncMinimalSessionStore(Protocol):
+    """The Node package's store: three methods, ``async`` form."""
+
+    async def save_session(self, session_id: str, user_id: str, expires_at: datetime) -> None: ...
+
+    async def is_session_valid(self, session_id: str) -> bool: ...
+
+    async def delete_session(self, session_id: str) -> None: ...
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """Everything sessions need, blocking form."""
+
+    def save_session(self, record: SessionRecord) -> None:
+        """Insert or replace the record (keyed by ``session_id``)."""
+
+    def get_session(self, session_id: str, now: float) -> SessionRecord | None:
+        """The record, or ``None`` when missing or ``expires_at <= now``."""
+
+    def delete_session(self, session_id: str) -> None:
+        """Delete the record; deleting a missing one is not an error."""
+
+    def rotate_refresh(self, session_id: str, expected_generation: int, now: float) -> bool:
+        """Atomic compare-and-set of the refresh state.
+
+        When the live record has ``refresh_generation == expected_generation``
+        set it to ``expected_generation + 1``, ``rotated_at = now`` and
+        ``last_used_at = now``, and return ``True``; otherwise change nothing
+        and return ``False``.
+        """
+
+    def list_sessions(self, user_id: str, now: float) -> list[SessionRecord]:
+        """The user's live sessions, oldest first."""
+
+    def delete_user_sessions(self, user_id: str, except_session_id: str | None = None) -> int:
+        """Delete every session of the user but one; return how many went."""
+
+
+@runtime_checkable
+class AsyncSessionStore(Protocol):
+    """Everything sessions need, ``async`` form (same rules)."""
+
+    async def save_session(self, record: SessionRecord) -> None: ...
+
+    async def get_session(self, session_id: str, now: float) -> SessionRecord | None: ...
+
+    async def delete_session(self, session_id: str) -> None: ...
+
+    async def rotate_refresh(
+        self, session_id: str, expected_generation: int, now: float
+    ) -> bool: ...
+
+    async def list_sessions(self, user_id: str, now: float) -> list[SessionRecord]: ...
+
+    async def delete_user_sessions(
+        self, user_id: str, except_session_id: str | None = None
+    ) -> int: ...
+
+
+@runtime_checkable
+class ChallengeStore(Protocol):
+    """Single-use values with a lifetime (WebAuthn challenges), blocking form."""
+
+    def put_challenge(self, key: str, value: str, expires_at: float) -> None:
+        """Store ``value`` under ``key`` until ``expires_at``."""
+
+    def pop_challenge(self, key: str, now: float) -> str | None:
+        """Atomically remove and return the value; ``None`` if missing/expired."""
+
+
+@runtime_checkable
+class AsyncChallengeStore(Protocol):
+    async def put_challenge(self, key: str, value: str, expires_at: float) -> None: ...
+
+    async def pop_challenge(self, key: str, now: float) -> str | None: ...
+
+
+@runtime_checkable
+class PasskeyStore(Protocol):
+    """WebAuthn credentials, blocking form. Mutations are scoped by user."""
+
+    def save_passkey(self, credential: PasskeyCredential) -> bool:
+        """Insert if no credential has this id (across all users).
+
+        Returns ``False``, changing nothing, when the id is taken.
+        """
+
+    def get_passkey(self, credential_id: str) -> PasskeyCredential | None: ...
+
+    def list_passkeys(self, user_id: str) -> list[PasskeyCredential]:
+        """The user's credentials, oldest first."""
+
+    def update_passkey_usage(
+        self, credential_id: str, sign_count: int, backup_state: bool, now: float
+    ) -> None:
+        """Record a successful assertion: counter, backup state, last use."""
+
+    def rename_passkey(self, user_id: str, credential_id: str, label: str) -> bool:
+        """Set the label if the credential belongs to ``user_id``."""
+
+    def delete_passkey(self, user_id: str, credential_id: str) -> bool:
+        """Delete if the credential belongs to ``user_id``; ``True`` if deleted."""
+
+
+@runtime_checkable
+class AsyncPasskeyStore(Protocol):
+    async def save_passkey(self, credential: PasskeyCredential) -> bool: ...
+
+    async def get_passkey(self, credential_id: str) -> PasskeyCredential | None: ...
+
+    async def list_passkeys(self, user_id: str) -> list[PasskeyCredential]: ...
+
+    async def update_passkey_usage(
+        self, credential_id: str, sign_count: int, backup_state: bool, now: float
+    ) -> None: ...
+
+    async def rename_passkey(self, user_id: str, credential_id: str, label: str) -> bool: ...
+
+    async def delete_passkey(self, user_id: str, credential_id: str) -> bool: ...
