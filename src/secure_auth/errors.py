@@ -178,6 +178,10 @@ class UnsupportedByStore(AuthError):
     public_message = "This operation is not available."
     status = 501
 
+    def __init__(self, reason: str | None = None) -> None:
+        # A wiring problem for the developer: the message names the methods.
+        super().__init__(reason, public_message=reason)
+
 
 class ConfigurationError(AuthError):
     """Keys, configuration or wiring are wrong. Raised at construction."""

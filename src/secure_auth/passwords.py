@@ -106,10 +106,9 @@ class PasswordHasher:
                 self._hasher.verify(target, password)
         except VerifyMismatchError:
             return False
-        except InvalidHashError:
+        except (InvalidHashError, VerificationError):
+            # Not a mismatch: the PHC string itself is broken (a data problem).
             raise InvalidPasswordHash("stored hash cannot be parsed") from None
-        except VerificationError:
-            return False
         return stored is not None
 
     def needs_rehash(self, stored: str) -> bool:

@@ -226,6 +226,8 @@ class TokenCodec:
             raise InvalidToken("token is not a string")
         if len(token) > self._config.max_token_bytes:
             raise InvalidToken("token too large")
+        if not token.isascii():
+            raise InvalidToken("token is not ASCII")
         cached = self._cache.get(token) if self._cache is not None else None
         payload: Mapping[str, Any]
         if cached is not None:
