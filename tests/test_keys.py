@@ -56,7 +56,9 @@ def test_non_ed25519_keys_are_refused() -> None:
         load_public_key(pub)
 
 
-def test_key_material_never_appears_in_errors_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+def test_key_material_never_appears_in_errors_reprs_or_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     private, public = generate_keypair()
     broken = private.replace(b"MC4CAQAw", b"MC4CAQAx")  # corrupt, still PEM-shaped
@@ -96,7 +98,7 @@ def test_env_vars_and_default_folder(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_write_keypair_modes_and_refusal(tmp_path: Path) -> None:
-    private_path, public_path = write_keypair(tmp_path)
+    private_path, _public_path = write_keypair(tmp_path)
     assert stat.S_IMODE(private_path.stat().st_mode) == 0o600
     before = private_path.read_bytes()
     with pytest.raises(ConfigurationError, match="--force"):
@@ -108,7 +110,7 @@ def test_write_keypair_modes_and_refusal(tmp_path: Path) -> None:
 
 
 def test_keyset_for_rotation_lists_every_kid() -> None:
-    old_private, old_public = generate_keypair()
+    _old_private, old_public = generate_keypair()
     new_private, _ = generate_keypair()
     keys = KeySet.from_pem(new_private, extra_public_keys=[old_public])
     assert len(keys.kids()) == 2 and keys.signing_kid == keys.kids()[0]

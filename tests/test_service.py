@@ -61,7 +61,11 @@ def test_register_login_validate_refresh_logout(auth: Face) -> None:
     assert user["login"] == "alice" and user["password"].startswith("$argon2id$")
     tokens = auth.login(user, "correct horse", user_agent="UA", ip_address="203.0.113.9")
     info = auth.validate_session(tokens.access_token)
-    assert (info.user_id, info.session_id, info.auth_method) == ("alice", tokens.session_id, "password")
+    assert (info.user_id, info.session_id, info.auth_method) == (
+        "alice",
+        tokens.session_id,
+        "password",
+    )
     rotated = auth.refresh(tokens.refresh_token)
     assert rotated.session_id == tokens.session_id
     assert rotated.refresh_token != tokens.refresh_token
@@ -79,7 +83,9 @@ def test_register_user_keeps_other_fields_and_does_not_mutate_input(auth: Face) 
     result = auth.register_user(data)
     assert data["password"] == "pw"
     assert {k: v for k, v in result.items() if k != "password"} == {
-        "id": 7, "login": "bob", "email": "b@example.org"
+        "id": 7,
+        "login": "bob",
+        "email": "b@example.org",
     }
 
 
@@ -148,13 +154,13 @@ def test_stored_hash_that_is_not_argon2id_fails_clearly(auth: Face) -> None:
         auth.login({"id": "u", "password": "$2b$12$notargon"}, "pw")
 
 
-def test_outdated_hash_is_upgraded_through_the_callback(
-    make_face: FaceFactory, store: Any
-) -> None:
+def test_outdated_hash_is_upgraded_through_the_callback(make_face: FaceFactory, store: Any) -> None:
     weak = make_face(store)
     strong_config = CHEAP.replace(argon2_time_cost=2)
     updates: list[tuple[str, str]] = []
-    strong = make_face(store, config=strong_config, update_password=lambda uid, h: updates.append((uid, h)))
+    strong = make_face(
+        store, config=strong_config, update_password=lambda uid, h: updates.append((uid, h))
+    )
     user = new_user(weak)
     strong.login(user, "correct horse")
     assert len(updates) == 1 and updates[0][0] == "alice"
@@ -173,8 +179,13 @@ def test_async_update_callback_is_awaited(keypair, clock: Clock) -> None:
     async def main() -> None:
         weak = AuthService(*keypair, MemoryStore(), config=CHEAP, clock=clock)
         user = await weak.register_user({"id": "a", "password": "pw"})
-        strong = AuthService(*keypair, MemoryStore(), clock=clock,
-                             config=CHEAP.replace(argon2_time_cost=2), update_password=update)
+        strong = AuthService(
+            *keypair,
+            MemoryStore(),
+            clock=clock,
+            config=CHEAP.replace(argon2_time_cost=2),
+            update_password=update,
+        )
         await strong.login(user, "pw")
 
     asyncio.run(main())
@@ -185,8 +196,13 @@ def test_sync_face_refuses_an_async_callback_clearly(keypair, clock: Clock) -> N
     async def update(uid: str, new_hash: str) -> None: ...
 
     weak = SyncAuthService(*keypair, MemoryStore(), config=CHEAP, clock=clock)
-    strong = SyncAuthService(*keypair, MemoryStore(), config=CHEAP.replace(argon2_time_cost=2),
-                             update_password=update, clock=clock)
+    strong = SyncAuthService(
+        *keypair,
+        MemoryStore(),
+        config=CHEAP.replace(argon2_time_cost=2),
+        update_password=update,
+        clock=clock,
+    )
     with pytest.raises(ConfigurationError, match="async"):
         strong.login(weak.register_user({"id": "a", "password": "pw"}), "pw")
 
@@ -204,7 +220,9 @@ def test_access_token_expires_after_its_lifetime(auth: Face, clock: Clock) -> No
     assert auth.validate_session(auth.refresh(tokens.refresh_token).access_token)
 
 
-def test_session_absolute_lifetime_caps_everything(make_face: FaceFactory, store: Any, clock: Clock) -> None:
+def test_session_absolute_lifetime_caps_everything(
+    make_face: FaceFactory, store: Any, clock: Clock
+) -> None:
     config = CHEAP.replace(session_max_age=3600, access_token_ttl=900, refresh_token_ttl=7200)
     auth = make_face(store, config=config)
     tokens = auth.login(new_user(auth), "correct horse")
@@ -224,7 +242,9 @@ def test_session_absolute_lifetime_caps_everything(make_face: FaceFactory, store
         auth.validate_session(tokens.access_token)
 
 
-def test_idle_timeout_ends_unrefreshed_sessions(make_face: FaceFactory, store: Any, clock: Clock) -> None:
+def test_idle_timeout_ends_unrefreshed_sessions(
+    make_face: FaceFactory, store: Any, clock: Clock
+) -> None:
     auth = make_face(store, config=CHEAP.replace(idle_timeout=1800))
     tokens = auth.login(new_user(auth), "correct horse")
     clock.advance(1000)
@@ -265,7 +285,9 @@ def test_older_generations_are_replays_even_inside_the_window(auth: Face) -> Non
         auth.refresh(t0.refresh_token)  # two generations back: never a race
 
 
-def test_duplicate_inside_grace_window_gets_current_tokens_without_logout(auth: Face, clock: Clock) -> None:
+def test_duplicate_inside_grace_window_gets_current_tokens_without_logout(
+    auth: Face, clock: Clock
+) -> None:
     t0 = auth.login(new_user(auth), "correct horse")
     t1 = auth.refresh(t0.refresh_token)
     clock.advance(CHEAP.refresh_grace_period)  # still inside the window
@@ -276,7 +298,9 @@ def test_duplicate_inside_grace_window_gets_current_tokens_without_logout(auth: 
     assert auth.validate_session(t2.access_token)
 
 
-def test_grace_window_zero_makes_every_duplicate_a_replay(make_face: FaceFactory, store: Any) -> None:
+def test_grace_window_zero_makes_every_duplicate_a_replay(
+    make_face: FaceFactory, store: Any
+) -> None:
     auth = make_face(store, config=CHEAP.replace(refresh_grace_period=0))
     t0 = auth.login(new_user(auth), "correct horse")
     auth.service._clock.advance(0.001)
@@ -371,7 +395,10 @@ def test_change_password_revokes_other_sessions(auth: Face) -> None:
         auth.change_password(user, "wrong", "new pw", lambda uid, h: stored.update({uid: h}))
     assert stored == {}
     new_hash = auth.change_password(
-        user, "correct horse", "new pw", lambda uid, h: stored.update({uid: h}),
+        user,
+        "correct horse",
+        "new pw",
+        lambda uid, h: stored.update({uid: h}),
         keep_session_id=keep.session_id,
     )
     assert stored == {"alice": new_hash}
@@ -401,7 +428,11 @@ def test_verify_token_is_offline_and_not_revocation_aware(auth: Face) -> None:
 def test_session_records_capture_client_details(auth: Face) -> None:
     auth.login(new_user(auth), "correct horse", user_agent="Firefox", ip_address="198.51.100.7")
     (record,) = auth.list_sessions("alice")
-    assert (record.user_agent, record.ip_address, record.auth_method) == ("Firefox", "198.51.100.7", "password")
+    assert (record.user_agent, record.ip_address, record.auth_method) == (
+        "Firefox",
+        "198.51.100.7",
+        "password",
+    )
 
 
 def test_jwks_lists_the_signing_key(auth: Face) -> None:
@@ -472,7 +503,11 @@ def test_minimal_store_supports_login_validate_logout(make_face: FaceFactory, ca
     store = MinimalStore()
     auth = make_face(store)
     assert "lacks" in caplog.text and "rotate_refresh" in caplog.text
-    assert set(auth.unsupported) == {"refresh rotation", "list_sessions", "logout_all / change_password"}
+    assert set(auth.unsupported) == {
+        "refresh rotation",
+        "list_sessions",
+        "logout_all / change_password",
+    }
     tokens = auth.login(new_user(auth), "correct horse")
     user_id, expires = store.rows[tokens.session_id]
     assert user_id == "alice" and expires.tzinfo is not None
@@ -509,9 +544,12 @@ def test_store_lacking_required_methods_is_refused(keypair) -> None:
 
 def test_sync_face_refuses_async_stores(keypair) -> None:
     class AsyncMinimal:
-        async def save_session(self, session_id: str, user_id: str, expires_at: datetime) -> None: ...
+        async def save_session(
+            self, session_id: str, user_id: str, expires_at: datetime
+        ) -> None: ...
         async def is_session_valid(self, session_id: str) -> bool:
             return True
+
         async def delete_session(self, session_id: str) -> None: ...
 
     with pytest.raises(ConfigurationError, match="async store"):

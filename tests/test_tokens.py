@@ -122,7 +122,9 @@ def test_non_string_alg_is_rejected(codec, keys, key) -> None:
 
 
 def test_unknown_kid_is_rejected(codec, keys, key) -> None:
-    rejects(codec, forge(good_header(keys, kid="someone-else"), good_claims(), key), "unknown 'kid'")
+    rejects(
+        codec, forge(good_header(keys, kid="someone-else"), good_claims(), key), "unknown 'kid'"
+    )
 
 
 def test_missing_kid_is_rejected(codec, keys, key) -> None:
@@ -144,19 +146,27 @@ def test_embedded_jwk_is_never_used_as_the_key(codec, keys) -> None:
     token = forge(good_header(keys, jwk=jwk), good_claims(), attacker)
     rejects(codec, token, "bad signature")
     # ...and with the attacker's own kid there is no such key.
-    token = forge(good_header(keys, jwk=jwk, kid=KeySet(attacker).signing_kid), good_claims(), attacker)
+    token = forge(
+        good_header(keys, jwk=jwk, kid=KeySet(attacker).signing_kid), good_claims(), attacker
+    )
     rejects(codec, token, "unknown 'kid'")
 
 
 @pytest.mark.parametrize("param", ["jku", "x5u", "x5c"])
 def test_key_urls_and_certificates_in_header_are_ignored(codec, keys, param) -> None:
     attacker = Ed25519PrivateKey.generate()
-    token = forge(good_header(keys, **{param: "https://attacker.example/keys"}), good_claims(), attacker)
+    token = forge(
+        good_header(keys, **{param: "https://attacker.example/keys"}), good_claims(), attacker
+    )
     rejects(codec, token, "bad signature")
 
 
 def test_token_signed_by_another_key_is_rejected(codec, keys) -> None:
-    rejects(codec, forge(good_header(keys), good_claims(), Ed25519PrivateKey.generate()), "bad signature")
+    rejects(
+        codec,
+        forge(good_header(keys), good_claims(), Ed25519PrivateKey.generate()),
+        "bad signature",
+    )
 
 
 # -- size and encoding ---------------------------------------------------------
@@ -250,7 +260,9 @@ def test_non_string_token_is_rejected(codec, value) -> None:
 
 @pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
 @pytest.mark.parametrize("value", ["1800000900", True, [1], {"a": 1}, 1e308, -1, 10**20])
-def test_time_claims_of_wrong_type_or_absurd_size_are_rejected(codec, keys, key, claim, value) -> None:
+def test_time_claims_of_wrong_type_or_absurd_size_are_rejected(
+    codec, keys, key, claim, value
+) -> None:
     rejects(codec, forge(good_header(keys), good_claims(**{claim: value}), key), f"'{claim}' claim")
 
 
@@ -287,8 +299,14 @@ def test_leeway_tolerates_small_clock_skew(keys, key) -> None:
 
 
 def test_refresh_token_is_not_accepted_as_access_token(codec) -> None:
-    token = codec.encode(typ=REFRESH_TYPE, user_id="u", session_id="s", now=NOW,
-                         expires_at=NOW + 60, extra={"gen": 0})
+    token = codec.encode(
+        typ=REFRESH_TYPE,
+        user_id="u",
+        session_id="s",
+        now=NOW,
+        expires_at=NOW + 60,
+        extra={"gen": 0},
+    )
     rejects(codec, token, "wrong token type", typ=ACCESS_TYPE)
 
 
@@ -355,7 +373,9 @@ def test_cached_token_still_expires(keys) -> None:
 def test_cache_is_bounded(keys) -> None:
     codec = TokenCodec(keys, AuthConfig(token_cache_size=8))
     for i in range(50):
-        t = codec.encode(typ=ACCESS_TYPE, user_id=f"u{i}", session_id="s", now=NOW, expires_at=NOW + 60)
+        t = codec.encode(
+            typ=ACCESS_TYPE, user_id=f"u{i}", session_id="s", now=NOW, expires_at=NOW + 60
+        )
         codec.decode(t, typ=ACCESS_TYPE, now=NOW)
     assert len(codec._cache) == 8
 
@@ -387,7 +407,9 @@ def _property_codec() -> tuple[TokenCodec, str]:
     if not _PROPERTY_CODEC:
         _PROPERTY_CODEC.append(TokenCodec(KeySet(Ed25519PrivateKey.generate()), AuthConfig()))
     codec = _PROPERTY_CODEC[0]
-    token = codec.encode(typ=ACCESS_TYPE, user_id="u1", session_id="s1", now=NOW, expires_at=NOW + 900)
+    token = codec.encode(
+        typ=ACCESS_TYPE, user_id="u1", session_id="s1", now=NOW, expires_at=NOW + 900
+    )
     return codec, token
 
 

@@ -85,7 +85,9 @@ def _small_order_keys() -> dict[bytes, set[str]]:
 
 def test_small_and_mixed_order_keys_are_refused_as_keys() -> None:
     keys = _small_order_keys()
-    bad = {pk for pk, flags in keys.items() if flags & {"SmallOrderPublicKey", "MixedOrderPublicKey"}}
+    bad = {
+        pk for pk, flags in keys.items() if flags & {"SmallOrderPublicKey", "MixedOrderPublicKey"}
+    }
     assert len(bad) >= 29
     for pk in bad:
         assert not is_safe_public_key(pk), pk.hex()

@@ -59,8 +59,10 @@ def _walkthrough(args: argparse.Namespace) -> int:
     user = auth.register_user({"id": "alice", "login": "alice", "password": "correct horse"})
     print(f"2. register_user -> password stored as {user['password'][:31]}...")
     tokens = auth.login(user, "correct horse", user_agent="secure-auth walkthrough")
-    print(f"3. login -> session {tokens.session_id[:12]}..., access token "
-          f"{len(tokens.access_token)} bytes (Ed25519, kid {auth.keys.signing_kid})")
+    print(
+        f"3. login -> session {tokens.session_id[:12]}..., access token "
+        f"{len(tokens.access_token)} bytes (Ed25519, kid {auth.keys.signing_kid})"
+    )
     info = auth.validate_session(tokens.access_token)
     print(f"4. validate_session -> user {info.user_id!r}, signed in by {info.auth_method}")
     rotated = auth.refresh(tokens.refresh_token)
