@@ -80,8 +80,10 @@ def _walkthrough(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import importlib
+
     try:
-        from .demo import run
+        run = importlib.import_module("secure_auth.demo").run
     except ImportError:
         # The web demo needs the [demo] extra; without it, show the CLI walkthrough.
         print("The web demo needs: pip install 'secure-auth[demo]'. Running the CLI walkthrough.")
