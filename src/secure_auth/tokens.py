@@ -91,9 +91,20 @@ _DECODER: Final = json.JSONDecoder(
 )
 
 
+_SCAN_ONCE: Final = _DECODER.scan_once
+
+
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
     try:
-        value = _DECODER.decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        # The C scanner alone parses a document with no surrounding blanks
+        # (every token we sign); ``decode`` handles the rest and the errors.
+        try:
+            value, end = _SCAN_ONCE(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _DECODER.decode(text)
     except InvalidToken:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError):
