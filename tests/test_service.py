@@ -474,9 +474,21 @@ def test_store_returning_garbage_is_not_a_valid_session(make_face: FaceFactory) 
 
     auth = make_face(Liar())
     tokens = auth.login(new_user(auth), "correct horse")
-    with pytest.raises(Exception) as info:
+    with pytest.raises(StoreUnavailable) as info:
         auth.validate_session(tokens.access_token)
-    assert not isinstance(info.value, AssertionError)
+    assert "not a SessionRecord" in info.value.reason
+
+
+def test_minimal_store_answering_non_bool_fails_closed(make_face: FaceFactory) -> None:
+    class Sloppy(MinimalStore):
+        def is_session_valid(self, session_id: str) -> bool:
+            return 1  # type: ignore[return-value]
+
+    auth = make_face(Sloppy())
+    tokens = auth.login(new_user(auth), "correct horse")
+    with pytest.raises(StoreUnavailable) as info:
+        auth.validate_session(tokens.access_token)
+    assert "must return a bool" in info.value.reason
 
 
 # -- minimal (Node) store ---------------------------------------------------------

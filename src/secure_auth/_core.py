@@ -377,7 +377,10 @@ class ServiceCore:
         claims = self._codec.decode(access_token, typ=ACCESS_TYPE, now=now)
         if self._minimal:
             valid = yield StoreCall("sessions", "is_session_valid", claims.session_id)
-            if valid is not True:
+            if type(valid) is not bool:
+                # Fail closed on a store bug, loudly: never guess what a 1 or a row means.
+                raise StoreUnavailable("is_session_valid must return a bool")
+            if not valid:
                 raise SessionRevoked("session not valid in store")
             return SessionInfo(
                 user_id=claims.user_id,

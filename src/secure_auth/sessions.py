@@ -10,7 +10,7 @@ import enum
 import secrets
 
 from .config import AuthConfig
-from .errors import InvalidToken, SessionExpired, SessionRevoked
+from .errors import InvalidToken, SessionExpired, SessionRevoked, StoreUnavailable
 from .models import SessionRecord, TokenClaims
 
 __all__ = [
@@ -70,11 +70,14 @@ def check_session(
 
     Raises:
         SessionRevoked: no such session (logged out, revoked, purged).
+        StoreUnavailable: the store returned something else than a record.
         InvalidToken: the session belongs to another user than ``sub``.
         SessionExpired: absolute lifetime or idle timeout passed.
     """
     if record is None:
         raise SessionRevoked("session not found")
+    if not isinstance(record, SessionRecord):
+        raise StoreUnavailable("the store returned something that is not a SessionRecord")
     if record.user_id != claims.user_id:
         raise InvalidToken("token 'sub' does not match the session's user")
     if record.expires_at <= now:
