@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -47,8 +46,8 @@ REFRESH_TYPE: Final = "rt+jwt"
 _ALGORITHMS: Final = frozenset({"EdDSA", "Ed25519"})
 # A NumericDate beyond year 9999 is absurd; so is anything before 1970.
 _MAX_TIME: Final = 253402300799
-_B64U: Final = re.compile(r"[A-Za-z0-9_-]*")
 _URLSAFE_TO_STD: Final = bytes.maketrans(b"-_", b"+/")
+_PADDING: Final = (b"", b"", b"==", b"=")  # by length % 4 (1 is never valid)
 _SIGNATURE_B64_LEN: Final = 86  # 64 bytes, unpadded
 # 64 bytes in 86 characters leave 4 unused low bits in the last one; only
 # these four characters set them to zero, i.e. are the canonical encoding.
@@ -63,15 +62,18 @@ def _b64u_encode(data: bytes) -> str:
 
 def _b64u_decode(segment: str) -> bytes:
     """Strict base64url: alphabet only, no padding."""
-    if len(segment) % 4 == 1 or not _B64U.fullmatch(segment):
+    # The standard decoder in strict mode refuses every character outside its
+    # alphabet, once "-_" are mapped to "+/". So the three characters that
+    # mapping would let through ("+", "/" and the padding "=") are refused
+    # first. (Same verdicts as a regex check, at half the cost.)
+    if len(segment) % 4 == 1 or "+" in segment or "/" in segment or "=" in segment:
         raise InvalidToken("malformed base64url")
-    # The alphabet is checked, so the plain decoder is exact here (and about
-    # twice as fast as ``base64.urlsafe_b64decode``).
     try:
         return binascii.a2b_base64(
-            segment.encode("ascii").translate(_URLSAFE_TO_STD) + b"=" * (-len(segment) % 4)
+            segment.encode("ascii").translate(_URLSAFE_TO_STD) + _PADDING[len(segment) % 4],
+            strict_mode=True,
         )
-    except (binascii.Error, ValueError):  # pragma: no cover - excluded by the checks above
+    except (binascii.Error, ValueError):
         raise InvalidToken("malformed base64url") from None
 
 
