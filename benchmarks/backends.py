@@ -25,7 +25,9 @@ from secure_auth._bench import Backend, TripCounter
 from .relay import relay
 
 REDIS_URL = os.environ.get("SECURE_AUTH_REDIS_URL", "redis://127.0.0.1:6379/0")
-POSTGRES_URL = os.environ.get("SECURE_AUTH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "SECURE_AUTH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 _SESSION_COLUMNS = (
     "session_id, user_id, created_at, expires_at, last_used_at, refresh_generation, "
@@ -58,7 +60,6 @@ def redis_backend(url: str = REDIS_URL, *, tag: str = "r") -> Backend:
     try:
         import redis
         import redis.asyncio
-
         from secure_auth.stores.redis import AsyncRedisStore, RedisStore
     except ImportError as exc:
         raise Unavailable(f"secure_auth.stores.redis is not available ({exc})") from None
@@ -158,7 +159,6 @@ def postgres_backend(url: str = POSTGRES_URL, *, tag: str = "p") -> Backend:
     try:
         import asyncpg  # noqa: F401
         import psycopg
-
         from secure_auth.stores.sql import AsyncSQLStore, SQLStore
     except ImportError as exc:
         raise Unavailable(f"secure_auth.stores.sql is not available ({exc})") from None
@@ -192,7 +192,9 @@ def postgres_backend(url: str = POSTGRES_URL, *, tag: str = "p") -> Backend:
         parts = urlsplit(url)
         with relay(parts.hostname or "127.0.0.1", parts.port or 5432) as counter:
             hostport = f"{parts.hostname}:{parts.port}"
-            s = SQLStore(sync_url.replace(hostport, f"127.0.0.1:{counter.port}"), table_prefix=prefix)
+            s = SQLStore(
+                sync_url.replace(hostport, f"127.0.0.1:{counter.port}"), table_prefix=prefix
+            )
             a = AsyncSQLStore(
                 async_url.replace(hostport, f"127.0.0.1:{counter.port}"), table_prefix=prefix
             )

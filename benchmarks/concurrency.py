@@ -25,7 +25,7 @@ from typing import Any
 from secure_auth import AuthConfig, AuthService, MemoryStore, generate_keypair
 from secure_auth._bench import Bench, Row, Settings
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 - a benchmark password
+PASSWORD = "correct horse battery staple"
 MIB = 2**20
 
 

@@ -67,7 +67,9 @@ def build() -> Starlette:
     if sqlite := os.environ.get("SA_BENCH_SQLITE"):
         from secure_auth import SQLiteStore
 
-        routes.append(Route("/sqlite", protect(AuthService(keys=keys, session_store=SQLiteStore(sqlite)))))
+        routes.append(
+            Route("/sqlite", protect(AuthService(keys=keys, session_store=SQLiteStore(sqlite))))
+        )
     if url := os.environ.get("SA_BENCH_REDIS"):
         from secure_auth.stores.redis import AsyncRedisStore
 

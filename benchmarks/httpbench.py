@@ -82,7 +82,7 @@ def server(env: dict[str, str]) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/open", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(f"{base}/open", timeout=1):
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
@@ -182,7 +182,12 @@ def run(bench: Bench, settings: Settings, backends: Sequence[str], folder: Path)
             names = ["open", *tokens]
             any_tokens = next(iter(tokens.values()))
             for name in names:  # warm-up: every token verified once, caches full
-                wrk(f"{base}/{name}", 2 if settings.quick else 3, script, tokens.get(name, any_tokens))
+                wrk(
+                    f"{base}/{name}",
+                    2 if settings.quick else 3,
+                    script,
+                    tokens.get(name, any_tokens),
+                )
             rates: dict[str, list[float]] = {n: [] for n in names}
             errors: dict[str, int] = dict.fromkeys(names, 0)
             for r in range(rounds):

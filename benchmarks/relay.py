@@ -47,7 +47,9 @@ class TurnCounter:
                 target=self._pump, args=(server, client, "s", state), daemon=True
             ).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, side: str, state: dict[str, str]) -> None:
+    def _pump(
+        self, src: socket.socket, dst: socket.socket, side: str, state: dict[str, str]
+    ) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
                 with self._lock:

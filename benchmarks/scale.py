@@ -109,8 +109,18 @@ def fill_sqlite(backend: Backend, count: int, sample: Sampler) -> None:
         conn.executemany(
             f"INSERT INTO sessions ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
-                (r.session_id, r.user_id, r.created_at, r.expires_at, r.last_used_at, 0, None,
-                 r.auth_method, r.user_agent, r.ip_address)
+                (
+                    r.session_id,
+                    r.user_id,
+                    r.created_at,
+                    r.expires_at,
+                    r.last_used_at,
+                    0,
+                    None,
+                    r.auth_method,
+                    r.user_agent,
+                    r.ip_address,
+                )
                 for r in batch
             ],
         )
@@ -155,16 +165,28 @@ def fill_postgres(backend: Backend, count: int, sample: Sampler) -> None:
 
     table = f"{backend.store.table_prefix}sessions"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        with conn.cursor() as cur, cur.copy(
-            f"COPY {table} (session_id, user_id, created_at, expires_at, last_used_at, "
-            "refresh_generation, auth_method, user_agent, ip_address) FROM STDIN"
-        ) as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                f"COPY {table} (session_id, user_id, created_at, expires_at, last_used_at, "
+                "refresh_generation, auth_method, user_agent, ip_address) FROM STDIN"
+            ) as copy,
+        ):
             for batch in chunks(records(count, time.time(), AuthConfig()), 20_000):
                 sample(batch)
                 for r in batch:
                     copy.write_row(
-                        (r.session_id, r.user_id, r.created_at, r.expires_at, r.last_used_at,
-                         0, r.auth_method, r.user_agent, r.ip_address)
+                        (
+                            r.session_id,
+                            r.user_id,
+                            r.created_at,
+                            r.expires_at,
+                            r.last_used_at,
+                            0,
+                            r.auth_method,
+                            r.user_agent,
+                            r.ip_address,
+                        )
                     )
         conn.execute(f"ANALYZE {table}")
 
@@ -212,9 +234,7 @@ def opened(name: str, tag: str, folder: Path) -> Iterator[Backend]:
         backend.close()
 
 
-def measure(
-    bench: Bench, name: str, settings: Settings, folder: Path, large: int
-) -> None:
+def measure(bench: Bench, name: str, settings: Settings, folder: Path, large: int) -> None:
     fill: Fill = {"sqlite": fill_sqlite, "redis": fill_redis, "postgresql": fill_postgres}[name]
     keys = KeySet.from_pem(*generate_keypair())
     config = AuthConfig()
@@ -246,7 +266,9 @@ def measure(
             small_tokens = work[SMALL].batches(rounds, batch)
             large_tokens = work[large].batches(rounds, batch)
             # One list of pairs per round: the chunks of both sides line up.
-            paired = {r: list(zip(large_tokens[r], small_tokens[r], strict=True)) for r in small_tokens}
+            paired = {
+                r: list(zip(large_tokens[r], small_tokens[r], strict=True)) for r in small_tokens
+            }
             times = interleaved(
                 timed_loop(lambda p: validate_large(p[0].token), time.perf_counter),
                 timed_loop(lambda p: validate_small(p[1].token), time.perf_counter),
@@ -298,4 +320,3 @@ def run(bench: Bench, settings: Settings, backends: Sequence[str], folder: Path)
             measure(bench, name, settings, folder, large)
         except Unavailable as exc:
             bench.note(f"goal 7 {name} skipped: {exc}")
-

@@ -1,4 +1,4 @@
-"""The ``secure-auth`` command: keygen, jwks, hash-password, walkthrough, demo."""
+"""The ``secure-auth`` command: keygen, jwks, hash-password, walkthrough, demo, bench."""
 
 from __future__ import annotations
 
@@ -92,6 +92,13 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from ._bench import run
+
+    run(full=args.full)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="secure-auth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--data-dir", default=os.fspath(DEFAULT_KEY_DIR))
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser(
+        "bench",
+        help="measure validate_session, the token cache and login on this machine",
+        description="Goals 1-4 of BENCHMARKS.md on the memory and SQLite stores, as ratios "
+        "against raw Ed25519, store and Argon2 calls measured in the same run.",
+    )
+    p.add_argument("--full", action="store_true", help="more rounds: slower, steadier")
+    p.set_defaults(func=_bench)
     return parser
 
 

@@ -26,7 +26,7 @@ import binascii
 import json
 import secrets
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from threading import Lock
 from types import MappingProxyType
 from typing import Any, Final
@@ -93,7 +93,7 @@ _DECODER: Final = json.JSONDecoder(
 )
 
 
-_SCAN_ONCE: Final = _DECODER.scan_once
+_SCAN_ONCE: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
@@ -161,7 +161,8 @@ class _VerifiedCache:
     def get(self, token: str) -> _Verdict | None:
         entry = self._data.get(token)
         if entry is not None:
-            try:
+            # Not contextlib.suppress: that costs a context manager per hit.
+            try:  # noqa: SIM105
                 self._data.move_to_end(token)
             except KeyError:  # evicted by another thread meanwhile
                 pass
