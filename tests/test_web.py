@@ -465,3 +465,25 @@ def test_web_exports_match_its_public_names() -> None:
     }
     assert public <= set(web.__all__)
     assert all(hasattr(web, name) for name in web.__all__)
+
+
+def test_logout_with_expired_access_cookie_uses_a_refresh_cookie_it_can_see(
+    sync_auth: Any, clock: Clock
+) -> None:
+    auth = sync_auth(WebConfig(refresh_cookie_path="/auth"))
+    login = auth.handle_sync("login", login_request())
+    cookies = {c.name: c.value for c in login.cookies}
+    assert {c.name: c.path for c in login.cookies}["__Secure-refresh_token"] == "/auth"
+    clock.advance(CHEAP.access_token_ttl + 1)  # the browser dropped the access cookie
+    logout = req(
+        "POST",
+        {"Cookie": f"__Secure-refresh_token={cookies['__Secure-refresh_token']}", "Origin": APP},
+    )
+    response = auth.handle_sync("logout", logout)
+    assert response.status == 204
+    refresh = req(
+        "POST",
+        {"Cookie": f"__Secure-refresh_token={cookies['__Secure-refresh_token']}", "Origin": APP},
+        path="/auth/refresh",
+    )
+    assert auth.handle_sync("refresh", refresh).status == 401

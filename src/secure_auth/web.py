@@ -931,9 +931,11 @@ class WebAuth:
             result: AuthResult = yield from self._resolve_flow(request)
             session_id = result.session.session_id if result.session else None
             if session_id is None and (result.error is None or result.error.status == 401):
-                # An expired access token must not keep a session alive: an API
-                # client may name its session by its refresh token instead.
-                refresh = self._body_refresh_token(request)
+                # An expired access token must not keep a session alive: the
+                # refresh token names it too (a bearer client sends it in the
+                # body; the cookie reaches this route only if refresh_cookie_path
+                # covers it, e.g. "/auth").
+                refresh = self._refresh_token(request)
                 if refresh is not None:
                     tokens = yield _call(
                         self.service.refresh,
