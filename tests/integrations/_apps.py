@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,27 @@ ADAPTERS = [
     "asgi",
     "wsgi",
 ]
+
+# What each adapter's app needs installed (the extras of pyproject.toml).
+NEEDS = {
+    "starlette": ["starlette"],
+    "fastapi": ["fastapi"],
+    "flask": ["flask"],
+    "django-wsgi": ["django"],
+    "django-asgi": ["django"],
+    "aiohttp": ["aiohttp"],
+    "asgi": [],
+    "wsgi": [],
+}
+
+
+def require(*modules: str) -> None:
+    """Skip locally, fail under CI, when a framework is not installed."""
+    from conftest import skip_or_fail
+
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            skip_or_fail(f"{module} is not installed (pip install -e '.[all,dev]')")
 
 
 @dataclass

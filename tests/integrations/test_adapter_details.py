@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _apps import _django_settings, require
 
 from conftest import CHEAP, Clock
 from secure_auth import (
@@ -96,6 +97,7 @@ async def test_asgi_middleware_sees_paths_below_its_mount_point(services: Any) -
 
 
 def test_flask_current_session_required_renders_the_error(services: Any) -> None:
+    require("flask")
     from flask import Flask
 
     from secure_auth.integrations.flask import SecureAuth, current_session
@@ -115,6 +117,7 @@ def test_flask_current_session_required_renders_the_error(services: Any) -> None
 
 
 def test_flask_without_a_service_is_a_configuration_error() -> None:
+    require("flask")
     from flask import Flask
 
     from secure_auth.integrations.flask import SecureAuth
@@ -124,6 +127,7 @@ def test_flask_without_a_service_is_a_configuration_error() -> None:
 
 
 async def test_fastapi_renders_auth_errors_raised_by_routes(services: Any) -> None:
+    require("fastapi")
     from fastapi import FastAPI
 
     from secure_auth.integrations.starlette import SecureAuth
@@ -145,6 +149,7 @@ async def test_fastapi_renders_auth_errors_raised_by_routes(services: Any) -> No
 
 
 async def test_aiohttp_renders_auth_errors_raised_by_handlers(services: Any) -> None:
+    require("aiohttp")
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
 
@@ -168,8 +173,7 @@ async def test_aiohttp_renders_auth_errors_raised_by_handlers(services: Any) -> 
 
 
 def _django() -> None:
-    from _apps import _django_settings
-
+    require("django")
     _django_settings()
 
 
@@ -188,7 +192,7 @@ def test_django_builds_both_faces_from_a_settings_dict(keypair: tuple[bytes, byt
         "PUBLIC_KEY": keypair[1],
         "STORE": "secure_auth.MemoryStore",
         "GET_USER": f"{__name__}.get_user",
-        "CONFIG": {"access_token_ttl": 60},
+        "CONFIG": {"access_token_ttl": 60, "argon2_time_cost": 1, "argon2_memory_cost": 64},
         "WEB": {"transport": "cookie", "realm": "django"},
     }
     with override_settings(SECURE_AUTH=setting):

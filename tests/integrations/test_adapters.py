@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _apps import ADAPTERS, Env, Target, build, parse_set_cookie
+from _apps import ADAPTERS, NEEDS, Env, Target, build, parse_set_cookie, require
 
 from conftest import CHEAP, Clock
 from secure_auth import MemoryStore, SQLiteStore, SyncAuthService
@@ -48,6 +48,7 @@ async def make_app(
     users: dict[str, dict[str, str]],
 ) -> AsyncIterator[Factory]:
     """Build the parametrized adapter's app over a store (memory by default)."""
+    require(*NEEDS[request.param])
 
     def make(store: object | None = None, web: WebConfig = WEB) -> Any:
         env = Env(keypair, clock, CHEAP, web, users, store if store is not None else MemoryStore())

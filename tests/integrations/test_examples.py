@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _apps import require
 
 from secure_auth import write_keypair
 
@@ -94,6 +95,7 @@ def _wait_until_up(server: Server, deadline: float) -> None:
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server]]:
+    require("uvicorn", "starlette", "fastapi", "flask", "django", "aiohttp")
     keys = tmp_path_factory.mktemp("keys")
     private, public = write_keypair(keys)
     env = {

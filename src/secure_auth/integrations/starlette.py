@@ -46,7 +46,7 @@ from ..errors import AuthError
 from ..models import SessionInfo
 from ..service import AuthService
 from ..web import ROUTE_METHODS, AuthResult, Endpoint, GetUser, Response, WebAuth, WebConfig
-from .asgi import get_result, read_body, request_from_scope
+from .asgi import RESULT_KEY, SESSION_KEY, get_result, read_body, request_from_scope
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -180,8 +180,8 @@ class SecureAuth:
         result = get_result(conn.scope)
         if result is None:
             result = await self.web.resolve(request_from_scope(conn.scope))
-            conn.scope["secure_auth.result"] = result
-            conn.scope["auth_session"] = result.session
+            conn.scope[RESULT_KEY] = result
+            conn.scope[SESSION_KEY] = result.session
             conn.state.auth_session = result.session
         return result
 
