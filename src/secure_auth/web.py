@@ -845,9 +845,15 @@ class WebAuth:
         return self.resolve_sync(request).required()
 
     async def handle(self, endpoint: Endpoint | str, request: Request) -> Response:
-        """Answer an auth route (async service). Errors become responses;
-        only exceptions that are not :class:`AuthError` (a failing ``get_user``)
-        propagate, for the framework to answer 500."""
+        """Answer an auth route (async service).
+
+        Every :class:`AuthError` on the way becomes its response (a store
+        outage: 503). Other exceptions, such as a failing ``get_user``,
+        propagate for the framework to answer 500: never a 200.
+
+        Raises:
+            ConfigurationError: ``endpoint`` is not one of :attr:`endpoints`.
+        """
         return await _drive(self._endpoint_flow(endpoint, request))
 
     def handle_sync(self, endpoint: Endpoint | str, request: Request) -> Response:
@@ -875,6 +881,8 @@ class WebAuth:
             source = credential.source
             session = yield _call(self.service.validate_session, credential.token)
         except AuthError as exc:
+            if isinstance(exc, CsrfRejected):
+                source = "cookie"
             logger.debug("request not authenticated: %s (%s)", exc.code, exc.reason)
             return AuthResult(None, exc, source)
         return AuthResult(session, None, source)

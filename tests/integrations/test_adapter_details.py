@@ -235,3 +235,22 @@ def test_django_get_session_required_is_rendered_by_the_middleware(services: Any
     assert response.status_code == 401
     assert json.loads(response.content) == {"error": "authentication_required"}
     assert response["WWW-Authenticate"] == 'Bearer realm="dj"'
+
+
+def test_django_sync_class_based_view_with_the_mixin(services: Any) -> None:
+    _django()
+    from django.test import Client, override_settings
+
+    from secure_auth.integrations.django import SecureAuth
+
+    token = services.sync.login(
+        {"id": "u1", "password": services.sync.hash_password("pw")}, "pw"
+    ).access_token
+    with override_settings(
+        SECURE_AUTH=SecureAuth(services.sync), ROOT_URLCONF="_django_urls_details"
+    ):
+        client = Client()
+        assert client.get("/profile").status_code == 401
+        response = client.get("/profile", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"user_id": "u1"}
