@@ -25,6 +25,7 @@ from .errors import (
     AuthError,
     ConfigurationError,
     InvalidCredentials,
+    InvalidPasswordHash,
     RefreshReuseDetected,
     SessionRevoked,
     StoreUnavailable,
@@ -216,6 +217,10 @@ class ServiceCore:
 
     # -- keys ----------------------------------------------------------------
 
+    def now(self) -> float:
+        """The service's clock (seconds since the epoch); injectable for tests."""
+        return self._clock()
+
     @property
     def keys(self) -> KeySet:
         return self._codec.keys
@@ -321,9 +326,16 @@ class ServiceCore:
     ) -> Flow[AuthTokens]:
         normalized = self._hasher.normalize(password)
         user_id, stored = _user_fields(user) if user is not None else (None, None)
+        broken_hash: InvalidPasswordHash | None = None
         if user is not None:
-            stored = self._hasher.check_hash(stored)
+            try:
+                stored = self._hasher.check_hash(stored)
+            except InvalidPasswordHash as exc:
+                # Still spend one hash: a broken record must not be told apart by timing.
+                broken_hash, stored = exc, None
         ok: bool = yield Blocking(self._hasher.verify, stored, normalized)
+        if broken_hash is not None:
+            raise broken_hash
         client = {"ip_address": ip_address, "user_agent": user_agent}
         if not ok:
             reason = "unknown_user" if user_id is None else "wrong_password"
