@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -29,8 +30,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 import redis
 
 from conftest import skip_or_fail
@@ -230,3 +234,53 @@ def cluster_url() -> str:
         skip_or_fail(_cluster_error or "no Redis Cluster")
         raise AssertionError("unreachable")
     return _cluster.url
+
+
+# -- helpers for the service-level Redis tests ------------------------------------
+
+
+def face_kind(request: pytest.FixtureRequest) -> str:
+    """``"sync"`` or ``"async"``: which face ``make_face`` builds in this test."""
+    return str(request.node.callspec.params["make_face"])
+
+
+def redis_store(kind: str, url: str, **options: Any) -> Any:
+    """A store of the form the face needs; it owns (and closes) its client."""
+    from secure_auth.stores.redis import AsyncRedisStore, RedisStore
+
+    cls = AsyncRedisStore if kind == "async" else RedisStore
+    return cls.from_url(url, **options)
+
+
+def delete_prefix(url: str, prefix: str) -> None:
+    """Remove a test's keys from a shared server."""
+    client = redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.unlink(key)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of this test's own, on a free loopback port."""
+    server = RedisServer(folder=tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A fresh key prefix on the shared server, cleaned up afterwards."""
+    url = shared_redis_url()
+    name = "t" + secrets.token_hex(6)
+    yield name
+    delete_prefix(url, name)
+
+
+def cluster_node_urls() -> list[str]:
+    """Every node of the session's Cluster (starting it if needed)."""
+    cluster_url()
+    assert _cluster is not None
+    return [node.url for node in _cluster.nodes]
