@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import re
 import subprocess
@@ -200,13 +201,16 @@ def test_a_session_saved_for_another_user_moves_index(store: RedisStore) -> None
 def test_a_half_registered_passkey_is_invisible(store: RedisStore) -> None:
     assert store.save_passkey(passkey()) is True
     key = store.passkey_key("cred-1")
-    raw(store).hset(key, "pending", "1")  # as if the commit step never ran
+    committed = raw(store).get(key)
+    doc = json.loads(committed)
+    raw(store).set(key, json.dumps({**doc, "pending": "1"}))  # as if never committed
     assert store.get_passkey("cred-1") is None
     assert store.list_passkeys("u1") == []
     assert store.rename_passkey("u1", "cred-1", "x") is False
+    store.update_passkey_usage("cred-1", 9, True, NOW)
     assert store.save_passkey(passkey(uid="u2")) is False  # the id stays taken
     assert raw(store).sismember(store.user_passkeys_key("u1"), "cred-1")  # not pruned
-    raw(store).hdel(key, "pending")
+    raw(store).set(key, committed)
     assert store.get_passkey("cred-1") == passkey()
 
 
@@ -221,18 +225,25 @@ def test_a_deleted_passkey_is_not_recreated_by_a_late_usage_update(store: RedisS
 # -- malformed data and errors ---------------------------------------------------------
 
 
-def test_malformed_records_fail_closed(store: RedisStore, keypair: tuple[bytes, bytes]) -> None:
-    raw(store).hset(store.session_key("s1"), mapping={"session_id": "s1", "expires_at": "soon"})
-    with pytest.raises(StoreUnavailable):
-        store.get_session("s1", NOW)
-    raw(store).set(store.session_key("s2"), "a string, not a hash")  # WRONGTYPE
-    with pytest.raises(StoreUnavailable):
-        store.get_session("s2", NOW)
-    with pytest.raises(StoreUnavailable):
-        store.rotate_refresh("s2", 0, NOW)
+def test_malformed_records_fail_closed(store: RedisStore) -> None:
+    for garbage in ("not json", '{"session_id": "s1", "expires_at": "soon"}', "[1]", '{"a": 1}'):
+        raw(store).set(store.session_key("s1"), garbage)
+        with pytest.raises(StoreUnavailable):
+            store.get_session("s1", NOW)
+    raw(store).hset(store.session_key("s2"), "a", "hash, not a string")  # WRONGTYPE
+    for call in (
+        lambda: store.get_session("s2", NOW),
+        lambda: store.rotate_refresh("s2", 0, NOW),
+        lambda: store.delete_session("s2"),
+    ):
+        with pytest.raises(StoreUnavailable):
+            call()
     raw(store).set(store.challenge_key("c"), "never\nvalue")
     with pytest.raises(StoreUnavailable):
         store.pop_challenge("c", NOW)
+    raw(store).set(store.passkey_key("p"), '{"credential_id": "p"}')
+    with pytest.raises(StoreUnavailable):
+        store.get_passkey("p")
 
 
 def test_lost_script_cache_is_reloaded(private_redis: RedisServer) -> None:

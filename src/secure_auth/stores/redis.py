@@ -13,10 +13,10 @@ The two classes only drive plans, one with calls, one with ``await``.
 
 Key layout (``docs/redis.md`` explains the choice)::
 
-    <prefix>:session:{<h(session_id)>}          hash, one session, native TTL
+    <prefix>:session:{<h(session_id)>}          string (JSON), one session, native TTL
     <prefix>:user:{<h(user_id)>}:sessions       sorted set, the user's session ids
     <prefix>:user:{<h(user_id)>}:passkeys       set, the user's credential ids
-    <prefix>:passkey:{<h(credential_id)>}       hash, one credential
+    <prefix>:passkey:{<h(credential_id)>}       string (JSON), one credential
     <prefix>:challenge:{<h(key)>}               string, single-use, native TTL
 
 ``h`` is the base64url form of the first 16 bytes of SHA-256: no caller
@@ -75,6 +75,10 @@ _MAX_TTL_MS = 100 * 365 * 86_400_000
 
 
 # -- Lua scripts: each touches exactly one key (one slot) -------------------
+#
+# Records are JSON documents whose values are all strings (numbers in their
+# exact decimal form): Lua's cjson would round numbers to 14 digits when a
+# script rewrites a document, strings it keeps byte for byte.
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +90,6 @@ class _Script:
     def of(cls, lua: str) -> _Script:
         return cls(lua, hashlib.sha1(lua.encode(), usedforsecurity=False).hexdigest())
 
-
-# Replace the whole record (omitted fields must vanish), set its native TTL,
-# and return the previous owner when it was somebody else.
-_SAVE_SESSION = _Script.of("""
-local old = redis.call('HGET', KEYS[1], 'user_id')
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-if old and old ~= ARGV[2] then return old end
-return false
-""")
 
 # Add a session id to its user's index, scored by the wall-clock time its
 # session key disappears; drop members whose keys are surely gone; never
@@ -111,61 +104,58 @@ end
 return 1
 """)
 
-# Delete a session; return its owner so the caller can update the index.
-_DELETE_SESSION = _Script.of("""
-local owner = redis.call('HGET', KEYS[1], 'user_id')
-if owner then redis.call('DEL', KEYS[1]) end
-return owner
-""")
-
 # The refresh compare-and-set: only a live record at the expected generation
-# moves on. Numbers are compared as doubles, like Python floats.
+# moves on. Expiry is compared as doubles, like Python floats.
 _ROTATE = _Script.of("""
-local v = redis.call('HMGET', KEYS[1], 'refresh_generation', 'expires_at')
-if not v[1] or not v[2] then return 0 end
-if tonumber(v[2]) <= tonumber(ARGV[3]) then return 0 end
-if v[1] ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'refresh_generation', ARGV[2],
-           'rotated_at', ARGV[3], 'last_used_at', ARGV[3])
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local doc = cjson.decode(raw)
+if tonumber(doc.expires_at) <= tonumber(ARGV[3]) then return 0 end
+if doc.refresh_generation ~= ARGV[1] then return 0 end
+doc.refresh_generation = ARGV[2]
+doc.rotated_at = ARGV[3]
+doc.last_used_at = ARGV[3]
+redis.call('SET', KEYS[1], cjson.encode(doc), 'KEEPTTL')
 return 1
 """)
 
 # Delete a record only if ``user_id`` is the given owner (sessions, passkeys).
 _DELETE_IF_OWNER = _Script.of("""
-if redis.call('HGET', KEYS[1], 'user_id') == ARGV[1] then
+local raw = redis.call('GET', KEYS[1])
+if raw and cjson.decode(raw).user_id == ARGV[1] then
     return redis.call('DEL', KEYS[1])
 end
 return 0
 """)
 
-# Create a credential if its id is free, marked pending with a short TTL
-# until its user's index holds it too.
-_CREATE_PASSKEY = _Script.of("""
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'pending', '1', unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-""")
-
-_COMMIT_PASSKEY = _Script.of("""
-if redis.call('HDEL', KEYS[1], 'pending') == 1 then
-    redis.call('PERSIST', KEYS[1])
+# Swap a value only if it is still exactly the expected one (passkey commit).
+_REPLACE_IF_EQUAL = _Script.of("""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[2])
     return 1
 end
 return 0
 """)
 
 _UPDATE_PASSKEY = _Script.of("""
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'sign_count', ARGV[1], 'backup_state', ARGV[2],
-           'last_used_at', ARGV[3])
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local doc = cjson.decode(raw)
+if doc.pending then return 0 end
+doc.sign_count = ARGV[1]
+doc.backup_state = ARGV[2]
+doc.last_used_at = ARGV[3]
+redis.call('SET', KEYS[1], cjson.encode(doc), 'KEEPTTL')
 return 1
 """)
 
 _RENAME_PASSKEY = _Script.of("""
-local v = redis.call('HMGET', KEYS[1], 'user_id', 'pending')
-if v[1] ~= ARGV[1] or v[2] then return 0 end
-redis.call('HSET', KEYS[1], 'label', ARGV[2])
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local doc = cjson.decode(raw)
+if doc.user_id ~= ARGV[1] or doc.pending then return 0 end
+doc.label = ARGV[2]
+redis.call('SET', KEYS[1], cjson.encode(doc), 'KEEPTTL')
 return 1
 """)
 
@@ -180,9 +170,14 @@ class _Cmd:
     """One Redis command."""
 
     args: tuple[_Arg, ...]
+    # redis-py turns a SET reply into a bool unless told that GET was asked.
+    set_get: bool = False
 
     def wire(self) -> tuple[_Arg, ...]:
         return self.args
+
+    def options(self) -> dict[str, Any]:
+        return {"get": True} if self.set_get else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,38 +219,50 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _as_map(reply: object) -> dict[str, str]:
-    """An HGETALL reply (a dict, or a flat list without a response callback)."""
-    if not reply:
-        return {}
-    if isinstance(reply, Mapping):
-        return {_text(k): _text(v) for k, v in reply.items()}
-    items = list(cast(list[object], reply))
-    return {_text(k): _text(v) for k, v in zip(items[::2], items[1::2], strict=True)}
-
-
 def _num(value: float) -> str:
     """A float as text that reads back bit for bit (Python and Lua)."""
     return repr(float(value))
 
 
-def _session_fields(r: SessionRecord) -> list[_Arg]:
-    fields: dict[str, str | None] = {
-        "session_id": r.session_id,
-        "user_id": r.user_id,
-        "created_at": _num(r.created_at),
-        "expires_at": _num(r.expires_at),
-        "last_used_at": _num(r.last_used_at),
-        "refresh_generation": str(int(r.refresh_generation)),
-        "rotated_at": None if r.rotated_at is None else _num(r.rotated_at),
-        "auth_method": r.auth_method,
-        "user_agent": r.user_agent,
-        "ip_address": r.ip_address,
-    }
-    return [item for k, v in fields.items() if v is not None for item in (k, v)]
+def _document(fields: Mapping[str, str | None]) -> str:
+    """The stored form: a JSON object of strings, ``None`` fields left out."""
+    return json.dumps(
+        {k: v for k, v in fields.items() if v is not None},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
 
 
-def _session_from(h: Mapping[str, str]) -> SessionRecord:
+def _parse(reply: object, what: str) -> dict[str, str]:
+    """A stored document back as a dict of strings."""
+    try:
+        doc = json.loads(_text(reply))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StoreUnavailable(f"redis: malformed {what} record") from exc
+    if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
+        raise StoreUnavailable(f"redis: malformed {what} record")
+    return doc
+
+
+def _session_document(r: SessionRecord) -> str:
+    return _document(
+        {
+            "session_id": r.session_id,
+            "user_id": r.user_id,
+            "created_at": _num(r.created_at),
+            "expires_at": _num(r.expires_at),
+            "last_used_at": _num(r.last_used_at),
+            "refresh_generation": str(int(r.refresh_generation)),
+            "rotated_at": None if r.rotated_at is None else _num(r.rotated_at),
+            "auth_method": r.auth_method,
+            "user_agent": r.user_agent,
+            "ip_address": r.ip_address,
+        }
+    )
+
+
+def _session_from(reply: object) -> SessionRecord:
+    h = _parse(reply, "session")
     try:
         rotated = h.get("rotated_at")
         return SessionRecord(
@@ -274,22 +281,24 @@ def _session_from(h: Mapping[str, str]) -> SessionRecord:
         raise StoreUnavailable("redis: malformed session record") from exc
 
 
-def _passkey_fields(c: PasskeyCredential) -> list[_Arg]:
-    fields: dict[str, str | None] = {
-        "credential_id": c.credential_id,
-        "user_id": c.user_id,
-        "user_handle": c.user_handle,
-        "public_key": base64.urlsafe_b64encode(c.public_key).rstrip(b"=").decode("ascii"),
-        "sign_count": str(int(c.sign_count)),
-        "transports": json.dumps(list(c.transports)),
-        "aaguid": c.aaguid,
-        "backup_eligible": "1" if c.backup_eligible else "0",
-        "backup_state": "1" if c.backup_state else "0",
-        "created_at": _num(c.created_at),
-        "last_used_at": None if c.last_used_at is None else _num(c.last_used_at),
-        "label": c.label,
-    }
-    return [item for k, v in fields.items() if v is not None for item in (k, v)]
+def _passkey_document(c: PasskeyCredential, *, pending: bool = False) -> str:
+    return _document(
+        {
+            "credential_id": c.credential_id,
+            "user_id": c.user_id,
+            "user_handle": c.user_handle,
+            "public_key": base64.urlsafe_b64encode(c.public_key).rstrip(b"=").decode("ascii"),
+            "sign_count": str(int(c.sign_count)),
+            "transports": json.dumps(list(c.transports)),
+            "aaguid": c.aaguid,
+            "backup_eligible": "1" if c.backup_eligible else "0",
+            "backup_state": "1" if c.backup_state else "0",
+            "created_at": _num(c.created_at),
+            "last_used_at": None if c.last_used_at is None else _num(c.last_used_at),
+            "label": c.label,
+            "pending": "1" if pending else None,
+        }
+    )
 
 
 def _passkey_from(h: Mapping[str, str]) -> PasskeyCredential:
@@ -397,10 +406,9 @@ class _RedisPlans:
         # points at a session that was written, so a member whose session is
         # gone may be pruned. If the index step fails, save raises and no
         # token for this session is ever issued.
-        previous = yield _Eval(
-            _SAVE_SESSION,
-            (self.session_key(r.session_id),),
-            (ttl_ms, r.user_id, *_session_fields(r)),
+        previous = yield _Cmd(
+            ("SET", self.session_key(r.session_id), _session_document(r), "PX", ttl_ms, "GET"),
+            set_get=True,
         )
         wall = time.time()
         yield _Eval(
@@ -408,23 +416,26 @@ class _RedisPlans:
             (self.user_sessions_key(r.user_id),),
             (r.session_id, _num(wall + ttl_ms / 1000), _num(wall - self.clock_tolerance), ttl_ms),
         )
-        if previous is not None:  # the session changed owner
-            yield _Cmd(("ZREM", self.user_sessions_key(_text(previous)), r.session_id))
+        if previous is not None:
+            owner = _parse(previous, "session").get("user_id")
+            if owner is not None and owner != r.user_id:  # the session changed owner
+                yield _Cmd(("ZREM", self.user_sessions_key(owner), r.session_id))
 
     def _get_session(self, session_id: str, now: float) -> _Plan[SessionRecord | None]:
-        reply = yield _Cmd(("HGETALL", self.session_key(session_id)))
-        fields = _as_map(reply)
-        if not fields:
+        reply = yield _Cmd(("GET", self.session_key(session_id)))
+        if reply is None:
             return None
-        record = _session_from(fields)
+        record = _session_from(reply)
         if record.session_id != session_id or record.expires_at <= now:
             return None
         return record
 
     def _delete_session(self, session_id: str) -> _Plan[None]:
-        owner = yield _Eval(_DELETE_SESSION, (self.session_key(session_id),))
-        if owner is not None:
-            yield _Cmd(("ZREM", self.user_sessions_key(_text(owner)), session_id))
+        reply = yield _Cmd(("GETDEL", self.session_key(session_id)))
+        if reply is not None:
+            owner = _parse(reply, "session").get("user_id")
+            if owner is not None:
+                yield _Cmd(("ZREM", self.user_sessions_key(owner), session_id))
 
     def _rotate_refresh(self, session_id: str, expected: int, now: float) -> _Plan[bool]:
         won = yield _Eval(
@@ -443,12 +454,11 @@ class _RedisPlans:
         index, ids = yield from self._user_session_ids(user_id)
         if not ids:
             return []
-        replies = yield _Batch(tuple(_Cmd(("HGETALL", self.session_key(s))) for s in ids))
+        replies = yield _Batch(tuple(_Cmd(("GET", self.session_key(s))) for s in ids))
         live: list[SessionRecord] = []
         stale: list[str] = []
         for session_id, reply in zip(ids, replies, strict=True):
-            fields = _as_map(reply)
-            record = _session_from(fields) if fields else None
+            record = None if reply is None else _session_from(reply)
             if record is None or record.user_id != user_id or record.session_id != session_id:
                 stale.append(session_id)  # deleted, expired natively, or re-owned
             elif record.expires_at > now:
@@ -490,28 +500,32 @@ class _RedisPlans:
 
     def _save_passkey(self, c: PasskeyCredential) -> _Plan[bool]:
         key = self.passkey_key(c.credential_id)
-        # Three steps, each atomic: create (pending, short TTL) only if the
-        # id is free; add to the owner's index; commit. A pending credential
-        # is invisible, so a failure midway never leaves a usable passkey
-        # that its owner cannot list or delete.
-        created = yield _Eval(
-            _CREATE_PASSKEY, (key,), (_PENDING_PASSKEY_TTL_MS, *_passkey_fields(c))
-        )
-        if created != 1:
+        pending = _passkey_document(c, pending=True)
+        # Three steps, each atomic: create it pending, with a short TTL, only
+        # if the id is free; add it to its owner's index; commit (no TTL).
+        # A pending credential is invisible, so a failure midway never leaves
+        # a usable passkey that its owner cannot list or delete.
+        created = yield _Cmd(("SET", key, pending, "NX", "PX", _PENDING_PASSKEY_TTL_MS))
+        if not created:  # nil: the id is taken (redis-py may give None or False)
             return False
         yield _Cmd(("SADD", self.user_passkeys_key(c.user_id), c.credential_id))
-        committed = yield _Eval(_COMMIT_PASSKEY, (key,))
+        committed = yield _Eval(_REPLACE_IF_EQUAL, (key,), (pending, _passkey_document(c)))
         if committed != 1:
             raise StoreUnavailable("redis: the passkey expired before it was committed")
         return True
 
-    def _get_passkey(self, credential_id: str) -> _Plan[PasskeyCredential | None]:
-        reply = yield _Cmd(("HGETALL", self.passkey_key(credential_id)))
-        fields = _as_map(reply)
-        if not fields or "pending" in fields:
+    def _visible_passkey(self, reply: object) -> PasskeyCredential | None:
+        if reply is None:
             return None
-        credential = _passkey_from(fields)
-        return credential if credential.credential_id == credential_id else None
+        fields = _parse(reply, "passkey")
+        return None if "pending" in fields else _passkey_from(fields)
+
+    def _get_passkey(self, credential_id: str) -> _Plan[PasskeyCredential | None]:
+        reply = yield _Cmd(("GET", self.passkey_key(credential_id)))
+        credential = self._visible_passkey(reply)
+        if credential is None or credential.credential_id != credential_id:
+            return None
+        return credential
 
     def _list_passkeys(self, user_id: str) -> _Plan[list[PasskeyCredential]]:
         index = self.user_passkeys_key(user_id)
@@ -519,14 +533,14 @@ class _RedisPlans:
         ids = sorted(_text(m) for m in members or ())
         if not ids:
             return []
-        replies = yield _Batch(tuple(_Cmd(("HGETALL", self.passkey_key(i))) for i in ids))
+        replies = yield _Batch(tuple(_Cmd(("GET", self.passkey_key(i))) for i in ids))
         found: list[PasskeyCredential] = []
         stale: list[str] = []
         for credential_id, reply in zip(ids, replies, strict=True):
-            fields = _as_map(reply)
-            if fields and "pending" in fields and fields.get("user_id") == user_id:
-                continue  # being registered right now
-            credential = _passkey_from(fields) if fields else None
+            fields = None if reply is None else _parse(reply, "passkey")
+            if fields is not None and "pending" in fields and fields.get("user_id") == user_id:
+                continue  # being registered right now: not stale, not visible
+            credential = None if fields is None else _passkey_from(fields)
             if (
                 credential is None
                 or credential.user_id != user_id
@@ -688,7 +702,7 @@ class RedisStore(_RedisPlans):
 
     def _perform(self, step: _Step) -> Any:
         if isinstance(step, _Cmd):
-            return self._conn.execute_command(*step.wire())
+            return self._conn.execute_command(*step.wire(), **step.options())
         if isinstance(step, _Eval):
             try:
                 return self._conn.execute_command(*step.wire())
@@ -719,7 +733,7 @@ class RedisStore(_RedisPlans):
         self._run(self._save_session(record))
 
     def get_session(self, session_id: str, now: float) -> SessionRecord | None:
-        """One HGETALL: the record, or ``None`` if missing or expired at ``now``.
+        """One GET: the record, or ``None`` if missing or expired at ``now``.
 
         Raises:
             StoreUnavailable: Redis failed or the record is malformed.
@@ -901,7 +915,7 @@ class AsyncRedisStore(_RedisPlans):
 
     async def _perform(self, step: _Step) -> Any:
         if isinstance(step, _Cmd):
-            return await self._conn.execute_command(*step.wire())
+            return await self._conn.execute_command(*step.wire(), **step.options())
         if isinstance(step, _Eval):
             try:
                 return await self._conn.execute_command(*step.wire())
@@ -932,7 +946,7 @@ class AsyncRedisStore(_RedisPlans):
         await self._run(self._save_session(record))
 
     async def get_session(self, session_id: str, now: float) -> SessionRecord | None:
-        """See :meth:`RedisStore.get_session` (one HGETALL).
+        """See :meth:`RedisStore.get_session` (one GET).
 
         Raises:
             StoreUnavailable: Redis failed or the record is malformed.
