@@ -5,7 +5,7 @@
 Saves N realistic sessions through ``RedisStore`` under a fresh prefix,
 twice: one session per user (each session brings its own user index) and
 ten sessions per user. Prints the ``INFO memory`` ``used_memory`` delta per
-session and ``MEMORY USAGE`` of one session hash and one index, then deletes
+session and ``MEMORY USAGE`` of one session value and one user index, then deletes
 everything it wrote. Run it against a quiet server: other clients' writes
 land in the delta too.
 """
@@ -55,7 +55,7 @@ def measure(client: redis.Redis, n: int, per_user: int) -> None:
     index = client.memory_usage(store.user_sessions_key(first.user_id), samples=0)
     print(
         f"{n} sessions, {per_user} per user: {(after - before) / n:.0f} bytes/session "
-        f"(used_memory delta); MEMORY USAGE session hash {session} B, "
+        f"(used_memory delta); MEMORY USAGE session value {session} B, "
         f"user index ({per_user} members) {index} B"
     )
     for key in client.scan_iter(match=f"{store.prefix}:*", count=1000):
