@@ -230,6 +230,11 @@ def test_malformed_records_fail_closed(store: RedisStore) -> None:
         raw(store).set(store.session_key("s1"), garbage)
         with pytest.raises(StoreUnavailable):
             store.get_session("s1", NOW)
+    store.save_session(record("s1"))  # a save or a logout clears the garbage
+    assert store.get_session("s1", NOW) == record("s1")
+    raw(store).set(store.session_key("s3"), "garbage")
+    store.delete_session("s3")
+    assert raw(store).exists(store.session_key("s3")) == 0
     raw(store).hset(store.session_key("s2"), "a", "hash, not a string")  # WRONGTYPE
     for call in (
         lambda: store.get_session("s2", NOW),

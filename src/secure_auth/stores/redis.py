@@ -244,6 +244,21 @@ def _parse(reply: object, what: str) -> dict[str, str]:
     return doc
 
 
+def _owner_of(reply: object) -> str | None:
+    """The ``user_id`` of a replaced or deleted document, if it can be read.
+
+    Used only to tidy the old owner's index after the write itself has
+    succeeded; an unreadable old value just leaves a stale member, which the
+    next listing prunes.
+    """
+    if reply is None:
+        return None
+    try:
+        return _parse(reply, "session").get("user_id")
+    except StoreUnavailable:
+        return None
+
+
 def _session_document(r: SessionRecord) -> str:
     return _document(
         {
@@ -364,7 +379,7 @@ class _RedisPlans:
     # -- keys ------------------------------------------------------------------
 
     def session_key(self, session_id: str) -> str:
-        """The hash holding one session (its own hash tag, its own slot)."""
+        """The string holding one session (its own hash tag, its own slot)."""
         return f"{self.prefix}:session:{{{_digest(session_id)}}}"
 
     def user_sessions_key(self, user_id: str) -> str:
@@ -376,7 +391,7 @@ class _RedisPlans:
         return f"{self.prefix}:user:{{{_digest(user_id)}}}:passkeys"
 
     def passkey_key(self, credential_id: str) -> str:
-        """The hash holding one passkey credential."""
+        """The string holding one passkey credential (its own slot)."""
         return f"{self.prefix}:passkey:{{{_digest(credential_id)}}}"
 
     def challenge_key(self, key: str) -> str:
@@ -416,10 +431,9 @@ class _RedisPlans:
             (self.user_sessions_key(r.user_id),),
             (r.session_id, _num(wall + ttl_ms / 1000), _num(wall - self.clock_tolerance), ttl_ms),
         )
-        if previous is not None:
-            owner = _parse(previous, "session").get("user_id")
-            if owner is not None and owner != r.user_id:  # the session changed owner
-                yield _Cmd(("ZREM", self.user_sessions_key(owner), r.session_id))
+        owner = _owner_of(previous)
+        if owner is not None and owner != r.user_id:  # the session changed owner
+            yield _Cmd(("ZREM", self.user_sessions_key(owner), r.session_id))
 
     def _get_session(self, session_id: str, now: float) -> _Plan[SessionRecord | None]:
         reply = yield _Cmd(("GET", self.session_key(session_id)))
@@ -432,10 +446,9 @@ class _RedisPlans:
 
     def _delete_session(self, session_id: str) -> _Plan[None]:
         reply = yield _Cmd(("GETDEL", self.session_key(session_id)))
-        if reply is not None:
-            owner = _parse(reply, "session").get("user_id")
-            if owner is not None:
-                yield _Cmd(("ZREM", self.user_sessions_key(owner), session_id))
+        owner = _owner_of(reply)
+        if owner is not None:
+            yield _Cmd(("ZREM", self.user_sessions_key(owner), session_id))
 
     def _rotate_refresh(self, session_id: str, expected: int, now: float) -> _Plan[bool]:
         won = yield _Eval(
