@@ -159,7 +159,14 @@ class LocalCluster:
             skip_or_fail("redis-cli is not installed")
         try:
             for node in self.nodes:
-                node.start()
+                for attempt in range(3):  # a random port may be taken meanwhile
+                    try:
+                        node.start()
+                        break
+                    except RuntimeError:
+                        if attempt == 2:
+                            raise
+                        node.port = free_port(cluster_bus=True)
             addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
             create = ["--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"]
             subprocess.run(
