@@ -575,7 +575,9 @@ def parse_authentication_response(response: object) -> AssertionResponse:
     """
     common = _common(response)
     inner = common.data["response"]
-    _b64u_strict(inner.get("authenticatorData"), "authenticatorData")
+    auth_data = _b64u_strict(inner.get("authenticatorData"), "authenticatorData")
+    if len(auth_data) < 37:  # RP id hash, flags, counter
+        raise MalformedPasskeyResponse("authenticatorData is too short")
     _b64u_strict(inner.get("signature"), "signature")
     handle = inner.get("userHandle")
     user_handle = None
@@ -700,6 +702,11 @@ def _check_rsa(key: Any, alg: int, cose: Any) -> None:
 def _wrap(exc: Exception) -> MalformedPasskeyResponse | PasskeyVerificationFailed:
     """A py_webauthn (or parsing) exception as our error; the cause is chained."""
     name = type(exc).__name__
+    cause = exc.__cause__
+    while cause is not None:  # "authenticatorData was malformed" wraps the reason
+        if type(cause).__name__ in _STRUCTURE_ERRORS:
+            return MalformedPasskeyResponse(f"{name}: {exc}"[:300])
+        cause = cause.__cause__
     # py_webauthn's messages name the failed check (origin, RP id, flags...)
     # and never contain the challenge; they are log material, not public text.
     reason = f"{name}: {exc}"[:300]

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from conftest import CHEAP, Face, FaceFactory
 from secure_auth import AuthConfig, AuthEvent, MemoryStore, PasskeyCredential, SQLiteStore
 
-from conftest import CHEAP, Face, FaceFactory
 from .softauthn import SoftAuthenticator
 
 RP_ID = "login.example.com"
@@ -41,9 +41,7 @@ ServiceFactory = Callable[..., Face]
 
 
 @pytest.fixture
-def make_service(
-    make_face: FaceFactory, store: object, events: list[AuthEvent]
-) -> ServiceFactory:
+def make_service(make_face: FaceFactory, store: object, events: list[AuthEvent]) -> ServiceFactory:
     """A service over ``store``; ``config`` defaults to PASSKEY_CONFIG."""
 
     def make(config: AuthConfig = PASSKEY_CONFIG, **kwargs: Any) -> Face:
@@ -82,3 +80,6 @@ def register(
 
 def of_type(events: list[AuthEvent], type_: str) -> list[AuthEvent]:
     return [e for e in events if e.type == type_]
+
+
+ROOT_SRC = Path(__file__).resolve().parents[2] / "src"
