@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import re
 import secrets
@@ -119,6 +118,9 @@ _ATTESTATIONS = ("none", "direct", "indirect", "enterprise")
 _ATTACHMENTS = ("platform", "cross-platform")
 _TRANSPORTS = frozenset({"usb", "nfc", "ble", "smart-card", "hybrid", "internal", "cable"})
 _B64U = re.compile(r"[A-Za-z0-9_-]*")
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 _STRUCTURE_ERRORS = frozenset(
     {
         "InvalidJSONStructure",
@@ -201,7 +203,8 @@ def clean_label(label: object) -> str:
 
     Raises:
         InvalidPasskeyLabel: not a string, empty, longer than 64 characters,
-            or containing control characters.
+            or containing control characters (C0/C1, surrogates, or text
+            direction controls).
     """
     if not isinstance(label, str):
         raise InvalidPasskeyLabel("label is not a string")
@@ -210,7 +213,9 @@ def clean_label(label: object) -> str:
         raise InvalidPasskeyLabel("label is empty")
     if len(text) > MAX_LABEL_LENGTH:
         raise InvalidPasskeyLabel("label is too long")
-    if any(unicodedata.category(ch).startswith("C") for ch in text):
+    if any(unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI_CONTROLS for ch in text):
+        # Emoji joiners (also "format" characters) stay allowed; text
+        # direction overrides could make one label look like another.
         raise InvalidPasskeyLabel("label contains control characters")
     return text
 
@@ -509,9 +514,7 @@ def _common(response: object) -> _Common:
     if not 1 <= len(raw_id) <= MAX_CREDENTIAL_ID_BYTES:
         raise MalformedPasskeyResponse("rawId has an impossible length")
     credential_id = _b64u(raw_id)
-    if not isinstance(data.get("id"), str) or not hmac.compare_digest(
-        data["id"].encode(), credential_id.encode()
-    ):
+    if data.get("id") != credential_id:
         # We look the credential up by rawId; an id that says otherwise is a
         # response assembled by hand, never one a browser produced.
         raise MalformedPasskeyResponse("id does not equal rawId")
@@ -752,7 +755,7 @@ def verify_registration(
         raise MalformedPasskeyResponse(f"attestationObject: {type(exc).__name__}") from exc
     if attested is None or not attested.credential_public_key:
         raise PasskeyVerificationFailed("no attested credential data")
-    if not hmac.compare_digest(attested.credential_id, response.raw_id):
+    if attested.credential_id != response.raw_id:
         raise PasskeyVerificationFailed("attested credential id is not rawId")
     # Before py_webauthn: a self-attestation made with an unsafe key would
     # otherwise be "verified" by that very key, or fail under a vaguer name.
@@ -862,7 +865,7 @@ def verify_assertion(
         if bound is not None and credential.user_id != bound:
             raise PasskeyUserMismatch("credential belongs to another user")
     if response.user_handle is not None:
-        if not hmac.compare_digest(response.user_handle.encode(), credential.user_handle.encode()):
+        if response.user_handle != credential.user_handle:
             raise PasskeyUserMismatch("userHandle is not the credential's")
     elif record.user_id is None and expected_user_id is None:
         # Usernameless: the user is identified by the credential alone, and

@@ -36,6 +36,9 @@ def test_user_renames_their_passkey(service: Any, two_users: dict[str, Any]) -> 
     cred = two_users["creds"]["alice"]
     service.rename_passkey("alice", cred.credential_id, " Work laptop ")
     assert service.list_passkeys("alice")[0].label == "Work laptop"
+    coder = "\U0001f469\u200d\U0001f4bb phone"  # an emoji with a zero-width joiner
+    service.rename_passkey("alice", cred.credential_id, coder)
+    assert service.list_passkeys("alice")[0].label == coder
 
 
 def test_nobody_can_rename_another_users_passkey(service: Any, two_users: dict[str, Any]) -> None:
@@ -46,7 +49,7 @@ def test_nobody_can_rename_another_users_passkey(service: Any, two_users: dict[s
     assert service.list_passkeys("bob")[0].label == "bob's phone"
 
 
-@pytest.mark.parametrize("label", ["", "  ", "x" * 65, "new\nline", 5])
+@pytest.mark.parametrize("label", ["", "  ", "x" * 65, "new\nline", "\u202egnp.exe", "\ud800", 5])
 def test_bad_label_is_refused(service: Any, two_users: dict[str, Any], label: Any) -> None:
     cred = two_users["creds"]["alice"]
     with pytest.raises(InvalidPasskeyLabel):
