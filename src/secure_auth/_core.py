@@ -20,6 +20,7 @@ from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from ._passkey_flows import PasskeyFlows
 from .config import AuthConfig
 from .errors import (
     AuthError,
@@ -122,8 +123,11 @@ def _user_fields(user: object) -> tuple[str, object]:
     return str(uid), stored
 
 
-class ServiceCore:
-    """State and flows shared by both faces. Not used directly."""
+class ServiceCore(PasskeyFlows):
+    """State and flows shared by both faces. Not used directly.
+
+    The passkey flows live in :class:`~secure_auth._passkey_flows.PasskeyFlows`.
+    """
 
     _async_face: bool = False
 
