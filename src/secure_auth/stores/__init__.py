@@ -16,6 +16,7 @@ from .base import (
     ChallengeStore,
     MinimalSessionStore,
     PasskeyStore,
+    SessionIdMinter,
     SessionStore,
 )
 from .memory import MemorySessionStore, MemoryStore
@@ -39,6 +40,7 @@ __all__ = [
     "PasskeyStore",
     "SQLiteSessionStore",
     "SQLiteStore",
+    "SessionIdMinter",
     "SessionStore",
 ]
 
