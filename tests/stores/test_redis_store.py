@@ -15,8 +15,9 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -57,8 +58,9 @@ def record(sid: str = "s1", uid: str = "u1", now: float = NOW, **changes: object
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def passkey(cid: str = "cred-1", uid: str = "u1") -> PasskeyCredential:
-    return PasskeyCredential(cid, uid, "aGFuZGxl", b"\x01\x02key", 0, ("usb",), created_at=NOW)
+def passkey(cid: str = "cred-1", uid: str = "u1", **changes: object) -> PasskeyCredential:
+    base = PasskeyCredential(cid, uid, "aGFuZGxl", b"\x01\x02key", 0, ("usb",), created_at=NOW)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -80,27 +82,66 @@ def keys(store: RedisStore) -> set[str]:
 # -- key layout ------------------------------------------------------------------
 
 
-def test_ids_never_reach_key_names_and_a_users_keys_share_one_slot(store: RedisStore) -> None:
-    store.save_session(record("sess {1}", ODD))
+def tag_of(key: str) -> str:
+    return key.split("{")[1].split("}")[0]
+
+
+def test_ids_never_reach_key_names(store: RedisStore) -> None:
+    sid = store.new_session_id(ODD)
+    store.save_session(record(sid, ODD))
+    store.save_session(record("sess {1}", ODD))  # an id this store did not make
     store.save_passkey(passkey("cred:*", ODD))
     expected = {
+        store.session_key(sid),
         store.session_key("sess {1}"),
         store.user_sessions_key(ODD),
-        store.passkey_key("cred:*"),
+        store.passkey_key("cred:*", ODD),
         store.user_passkeys_key(ODD),
+        store.passkey_owner_key("cred:*"),
     }
     assert keys(store) == expected
     for key in expected:
         assert key.isascii() and len(key) < 80
         assert key.count("{") == 1 and key.count("}") == 1
-        tag = key.split("{")[1].split("}")[0]
-        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", tag)  # 128 bits of SHA-256
-    # Every key of the user is in one slot; records sit in their own id's slot.
-    assert key_slot(store.user_sessions_key(ODD).encode()) == key_slot(
-        store.user_passkeys_key(ODD).encode()
-    )
-    tag = store.session_key("sess {1}").split("{")[1].split("}")[0]
-    assert key_slot(store.session_key("sess {1}").encode()) == key_slot(tag.encode())
+        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", tag_of(key))  # 128 bits of SHA-256
+    user_tag = store.user_tag(ODD)
+    assert tag_of(store.session_key(sid)) == user_tag  # in the user's slot
+    assert tag_of(store.passkey_key("cred:*", ODD)) == user_tag
+    assert tag_of(store.session_key("sess {1}")) != user_tag  # a foreign id: its own slot
+    assert raw(store).get(store.passkey_owner_key("cred:*")) == user_tag.encode()
+
+
+def test_store_made_session_ids(store: RedisStore) -> None:
+    sid = store.new_session_id("u1")
+    tag, dot, rand = sid.partition(".")
+    assert dot and tag == store.user_tag("u1") and len(sid) == 66
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", rand)
+    assert store.new_session_id("u1") != sid and store.new_session_id("u2").split(".")[0] != tag
+    # The async store mints them the same way, without awaiting anything.
+    assert AsyncRedisStore(redis.asyncio.Redis()).new_session_id("u1").startswith(tag + ".")
+
+
+@pytest.mark.parametrize(
+    "sid",
+    [
+        "s1",
+        "x" * 43,  # an id of the service's default form
+        "AAAAAAAAAAAAAAAAAAAAAA",  # a tag alone
+        "AAAAAAAAAAAAAAAAAAAAAA.",  # a tag and nothing after it
+        "AAAAAAAAAAAAAAAAAAAAAA.x y",
+        "AAAAAAAAAAAAAAAAAAAAAA.x\n",
+        "AAAAAAAAAAAAAAAAAAAA{}.x",
+    ],
+)
+def test_ids_without_a_tag_keep_a_slot_of_their_own(store: RedisStore, sid: str) -> None:
+    # Sessions made before this layout, or by any other code, keep working.
+    assert store.session_key(sid) == f"{store.prefix}:session:{{{tag_of(store.session_key(sid))}}}"
+    store.save_session(record(sid))
+    assert store.get_session(sid, NOW) == record(sid)
+    assert [r.session_id for r in store.list_sessions("u1", NOW)] == [sid]
+    store.delete_session(sid)
+    assert keys(store) == set()
+    assert store.list_sessions("u1", NOW) == []
 
 
 def test_prefix_cannot_smuggle_a_hash_tag() -> None:
@@ -159,7 +200,8 @@ def test_keys_really_expire_natively_and_the_index_heals(prefix: str) -> None:
 
 def test_committed_passkeys_never_expire(store: RedisStore) -> None:
     assert store.save_passkey(passkey()) is True
-    assert raw(store).pttl(store.passkey_key("cred-1")) == -1
+    assert raw(store).pttl(store.passkey_key("cred-1", "u1")) == -1
+    assert raw(store).pttl(store.passkey_owner_key("cred-1")) == -1
     assert raw(store).pttl(store.user_passkeys_key("u1")) == -1
 
 
@@ -198,20 +240,117 @@ def test_a_session_saved_for_another_user_moves_index(store: RedisStore) -> None
 # -- passkeys ---------------------------------------------------------------------
 
 
-def test_a_half_registered_passkey_is_invisible(store: RedisStore) -> None:
-    assert store.save_passkey(passkey()) is True
-    key = store.passkey_key("cred-1")
-    committed = raw(store).get(key)
-    doc = json.loads(committed)
-    raw(store).set(key, json.dumps({**doc, "pending": "1"}))  # as if never committed
+def drive(store: RedisStore, plan: Any, between: dict[int, Callable[[], object]]) -> Any:
+    """Run a plan step by step, calling ``between[n]`` before step ``n`` (from 0):
+    another client acting, or a crash (raise) between two steps."""
+    n, reply = 0, None
+    try:
+        while True:
+            step = plan.send(reply) if n else next(plan)
+            if n in between:
+                between[n]()
+            reply = store._perform(step)
+            n += 1
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        plan.close()
+
+
+class Crash(Exception):
+    pass
+
+
+def crash() -> None:
+    raise Crash
+
+
+def test_a_credential_being_registered_is_not_usable_yet(store: RedisStore) -> None:
+    cred = passkey()
+    seen: dict[str, object] = {}
+
+    def look() -> None:  # after the claim and the record, before the commit
+        pointer = raw(store).get(store.passkey_owner_key("cred-1"))
+        seen["pointer"] = pointer
+        seen["ttl"] = raw(store).pttl(store.passkey_owner_key("cred-1"))
+        seen["get"] = store.get_passkey("cred-1")
+        seen["list"] = store.list_passkeys("u1")
+        seen["other"] = store.save_passkey(passkey(uid="u2"))
+        seen["delete"] = store.delete_passkey("u1", "cred-1")
+        store.update_passkey_usage("cred-1", 9, True, NOW)
+
+    assert drive(store, store._save_passkey(cred), {2: look}) is True
+    assert seen["pointer"] == b"pending:" + store.user_tag("u1").encode()
+    assert 0 < int(seen["ttl"]) <= 60_000  # type: ignore[call-overload]
+    assert seen["get"] is None and seen["list"] == []  # not usable, and not pruned
+    assert seen["other"] is False and seen["delete"] is False  # the id is taken
+    assert store.get_passkey("cred-1") == cred  # committed: usable, untouched
+    assert store.list_passkeys("u1") == [cred]
+
+
+@pytest.mark.parametrize("at", [1, 2], ids=["after-claim", "after-record"])
+def test_a_registration_that_dies_midway_leaves_nothing_usable(store: RedisStore, at: int) -> None:
+    with pytest.raises(Crash):
+        drive(store, store._save_passkey(passkey()), {at: crash})
     assert store.get_passkey("cred-1") is None
-    assert store.list_passkeys("u1") == []
-    assert store.rename_passkey("u1", "cred-1", "x") is False
-    store.update_passkey_usage("cred-1", 9, True, NOW)
-    assert store.save_passkey(passkey(uid="u2")) is False  # the id stays taken
-    assert raw(store).sismember(store.user_passkeys_key("u1"), "cred-1")  # not pruned
-    raw(store).set(key, committed)
+    raw(store).delete(store.passkey_owner_key("cred-1"))  # the pending claim expires
+    assert store.get_passkey("cred-1") is None
+    assert store.list_passkeys("u1") == []  # and the listing removes a left-over record
+    assert keys(store) == set()
+    assert store.save_passkey(passkey()) is True  # the id is free again
     assert store.get_passkey("cred-1") == passkey()
+
+
+def test_a_commit_after_the_claim_expired_withdraws_the_record(store: RedisStore) -> None:
+    pointer = store.passkey_owner_key("cred-1")
+
+    def expire_and_steal() -> None:
+        raw(store).delete(pointer)
+        assert store.save_passkey(passkey(uid="u2")) is True
+
+    with pytest.raises(StoreUnavailable) as caught:
+        drive(store, store._save_passkey(passkey()), {2: expire_and_steal})
+    assert "expired before it was committed" in caught.value.reason
+    assert store.get_passkey("cred-1") == passkey(uid="u2")
+    assert store.list_passkeys("u1") == []
+    assert raw(store).exists(store.passkey_key("cred-1", "u1"), store.user_passkeys_key("u1")) == 0
+
+
+def test_a_deletion_that_dies_midway_leaves_nothing_usable(store: RedisStore) -> None:
+    store.save_passkey(passkey())
+    with pytest.raises(Crash):
+        drive(store, store._delete_passkey("u1", "cred-1"), {1: crash})
+    assert store.get_passkey("cred-1") is None  # the pointer went first
+    store.update_passkey_usage("cred-1", 9, True, NOW)
+    assert store.list_passkeys("u1") == []  # the record left over is removed
+    assert keys(store) == set()
+    assert store.save_passkey(passkey(uid="u2")) is True  # and the id is free
+
+
+def test_a_left_over_record_never_shadows_the_ids_new_owner(store: RedisStore) -> None:
+    store.save_passkey(passkey(uid="u1"))
+    with pytest.raises(Crash):
+        drive(store, store._delete_passkey("u1", "cred-1"), {1: crash})
+    assert store.save_passkey(passkey(uid="u2", label="theirs")) is True
+    assert store.get_passkey("cred-1") == passkey(uid="u2", label="theirs")
+    assert store.list_passkeys("u1") == []
+    assert store.delete_passkey("u1", "cred-1") is False
+    assert store.get_passkey("cred-1") == passkey(uid="u2", label="theirs")
+    assert keys(store) == {
+        store.passkey_owner_key("cred-1"),
+        store.passkey_key("cred-1", "u2"),
+        store.user_passkeys_key("u2"),
+    }
+
+
+def test_a_pointer_without_its_record_reads_as_missing(store: RedisStore) -> None:
+    store.save_passkey(passkey())
+    raw(store).delete(store.passkey_key("cred-1", "u1"))  # lost (never done by the store)
+    assert store.get_passkey("cred-1") is None
+    store.update_passkey_usage("cred-1", 9, True, NOW)
+    assert raw(store).exists(store.passkey_key("cred-1", "u1")) == 0  # never recreated
+    assert store.list_passkeys("u1") == []
+    assert raw(store).exists(store.user_passkeys_key("u1")) == 0  # the member is pruned
 
 
 def test_a_deleted_passkey_is_not_recreated_by_a_late_usage_update(store: RedisStore) -> None:
@@ -246,9 +385,25 @@ def test_malformed_records_fail_closed(store: RedisStore) -> None:
     raw(store).set(store.challenge_key("c"), "never\nvalue")
     with pytest.raises(StoreUnavailable):
         store.pop_challenge("c", NOW)
-    raw(store).set(store.passkey_key("p"), '{"credential_id": "p"}')
+    store.save_passkey(passkey("p"))
+    raw(store).set(store.passkey_key("p", "u1"), '{"credential_id": "p"}')
+    for call in (lambda: store.get_passkey("p"), lambda: store.list_passkeys("u1")):
+        with pytest.raises(StoreUnavailable):
+            call()
+    raw(store).set(store.passkey_owner_key("p"), "not a tag")
     with pytest.raises(StoreUnavailable):
         store.get_passkey("p")
+    # A store-made session id in the user's slot fails closed the same way.
+    sid = store.new_session_id("u1")
+    store.save_session(record(sid))
+    raw(store).set(store.session_key(sid), "garbage")
+    for call in (lambda: store.get_session(sid, NOW), lambda: store.list_sessions("u1", NOW)):
+        with pytest.raises(StoreUnavailable):
+            call()
+    with pytest.raises(StoreUnavailable):
+        store.delete_user_sessions("u1")
+    store.delete_session(sid)  # a logout clears it
+    assert store.list_sessions("u1", NOW) == []
 
 
 def test_lost_script_cache_is_reloaded(private_redis: RedisServer) -> None:
