@@ -115,9 +115,16 @@ def test_ids_never_reach_key_names(store: RedisStore) -> None:
 def test_store_made_session_ids(store: RedisStore) -> None:
     sid = store.new_session_id("u1")
     tag, dot, rand = sid.partition(".")
-    assert dot and tag == store.user_tag("u1") and len(sid) == 66
-    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", rand)
+    # 63 characters: the user index keeps its compact encoding up to 64.
+    assert dot and tag == store.user_tag("u1") and len(sid) == 63
+    assert re.fullmatch(r"[A-Za-z0-9_-]{40}", rand)  # 240 bits
     assert store.new_session_id("u1") != sid and store.new_session_id("u2").split(".")[0] != tag
+    # Redis keeps the user index compact (listpack, ziplist before 7.0) only
+    # while every member is at most 64 bytes: the ids are made to fit.
+    for _ in range(3):
+        store.save_session(record(store.new_session_id("u1")))
+    encoding = raw(store).object("encoding", store.user_sessions_key("u1"))
+    assert encoding in (b"listpack", b"ziplist")
     # The async store mints them the same way, without awaiting anything.
     assert AsyncRedisStore(redis.asyncio.Redis()).new_session_id("u1").startswith(tag + ".")
 

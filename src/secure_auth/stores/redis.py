@@ -11,19 +11,28 @@ The logic is written once, free of I/O: every operation is a generator
 (a *plan*) that yields the Redis steps it needs and receives their replies.
 The two classes only drive plans, one with calls, one with ``await``.
 
-Key layout (``docs/redis.md`` explains the choice)::
+Key layout (``docs/redis.md`` explains the choice), with ``t = h(user_id)``
+the user's hash tag::
 
-    <prefix>:session:{<h(session_id)>}          string (JSON), one session, native TTL
-    <prefix>:user:{<h(user_id)>}:sessions       sorted set, the user's session ids
-    <prefix>:user:{<h(user_id)>}:passkeys       set, the user's credential ids
-    <prefix>:passkey:{<h(credential_id)>}       string (JSON), one credential
-    <prefix>:challenge:{<h(key)>}               string, single-use, native TTL
+    <prefix>:user:{t}:session:<h(session_id)>    string (JSON), one session, native TTL
+    <prefix>:user:{t}:sessions                   sorted set, the user's session ids
+    <prefix>:user:{t}:passkey:<h(credential_id)> string (JSON), one credential
+    <prefix>:user:{t}:passkeys                   set, the user's credential ids
+    <prefix>:passkey-owner:{<h(credential_id)>}  string: t, the credential's owner
+    <prefix>:challenge:{<h(key)>}                string, single-use, native TTL
+    <prefix>:session:{<h(session_id)>}           a session whose id this store did not make
+
+Every key of one user is in the user's slot. The store makes the session
+ids (``new_session_id``: ``<t>.<random>``), so ``get_session`` reads the tag
+from the id and stays one ``GET``; a credential id, which usernameless
+sign-in knows alone, leads to its owner through the owner pointer.
 
 ``h`` is the base64url form of the first 16 bytes of SHA-256: no caller
-input ever reaches a key name, so braces, colons, globs or 10 kB ids cannot
-break the layout or move a key to another Cluster slot. Each step of every
-operation touches one hash slot only, so the same code runs on one node and
-on Redis Cluster.
+input ever reaches a key name (a tag read from a session id is checked to
+be 22 base64url characters), so braces, colons, globs or 10 kB ids cannot
+break the layout. Each step of every operation touches one hash slot only
+(one command, or one script whose keys share a tag), so the same code runs
+on one node and on Redis Cluster.
 """
 
 from __future__ import annotations
@@ -70,7 +79,7 @@ _T = TypeVar("_T")
 # timeout, response, ClusterDown...), the cluster errors that do not derive
 # from it (SlotNotCovered, "cannot connect"), and raw socket errors.
 _DRIVER_ERRORS = (RedisError, RedisClusterException, OSError)
-# A half-registered passkey (see ``save_passkey``) disappears after this.
+# A credential id's pending claim (see ``_save_passkey``) lapses after this.
 _PENDING_PASSKEY_TTL_MS = 60_000
 # Native TTLs are capped (100 years) so Redis never sees an out-of-range value.
 _MAX_TTL_MS = 100 * 365 * 86_400_000
@@ -287,6 +296,9 @@ def _digest(value: str) -> str:
 # digest (22 base64url characters, never a '.'), so the split is unambiguous.
 _TAGGED_SESSION_ID = re.compile(r"([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]+")
 _TAG = re.compile(r"[A-Za-z0-9_-]{22}")
+# 240 random bits: 40 characters, 63 with the tag and the dot (<= 64, see
+# ``new_session_id``).
+_SESSION_ID_RANDOM_BYTES = 30
 # The owner pointer of a credential being registered (not yet usable).
 _PENDING = "pending:"
 
@@ -380,7 +392,7 @@ def _session_from(reply: object) -> SessionRecord:
         raise StoreUnavailable("redis: malformed session record") from exc
 
 
-def _passkey_document(c: PasskeyCredential, *, pending: bool = False) -> str:
+def _passkey_document(c: PasskeyCredential) -> str:
     return _document(
         {
             "credential_id": c.credential_id,
@@ -395,7 +407,6 @@ def _passkey_document(c: PasskeyCredential, *, pending: bool = False) -> str:
             "created_at": _num(c.created_at),
             "last_used_at": None if c.last_used_at is None else _num(c.last_used_at),
             "label": c.label,
-            "pending": "1" if pending else None,
         }
     )
 
@@ -473,10 +484,12 @@ class _RedisPlans:
         service asks the store for the id of every session it creates. The
         tag puts the session in its user's Cluster slot, and
         :meth:`get_session` finds it from the id alone (one ``GET``); the
-        random part is ``secrets.token_urlsafe(32)`` (256 bits). 66
-        characters.
+        random part is ``secrets.token_urlsafe(30)`` (240 bits). 63
+        characters: the user index, a sorted set, keeps Redis's compact
+        encoding only while every member is at most 64 bytes
+        (``zset-max-listpack-value``); past that it costs five times more.
         """
-        return f"{_digest(user_id)}.{secrets.token_urlsafe(32)}"
+        return f"{_digest(user_id)}.{secrets.token_urlsafe(_SESSION_ID_RANDOM_BYTES)}"
 
     def _user_key(self, tag: str, rest: str) -> str:
         return f"{self.prefix}:user:{{{tag}}}:{rest}"
@@ -763,6 +776,7 @@ class _RedisPlans:
         )
 
     def _rename_passkey(self, user_id: str, credential_id: str, label: str) -> _Plan[bool]:
+        # The record alone (one step): renaming cannot make anything usable.
         key = self.passkey_key(credential_id, user_id)
         done = yield _Eval(_RENAME_PASSKEY, (key,), (user_id, label))
         return bool(done == 1)
@@ -932,6 +946,10 @@ class RedisStore(_RedisPlans):
     def save_session(self, record: SessionRecord) -> None:
         """Insert or replace the record; index it under its user.
 
+        One script for a session whose id this store made (record and index
+        together, in the user's slot); for any other id, the record first,
+        then the index.
+
         Raises:
             StoreUnavailable: Redis failed.
         """
@@ -946,7 +964,8 @@ class RedisStore(_RedisPlans):
         return self._run(self._get_session(session_id, now))
 
     def delete_session(self, session_id: str) -> None:
-        """Delete the session (missing is fine).
+        """Delete the session (missing is fine); with a store-made id, the
+        record and its index member go together in one script.
 
         Raises:
             StoreUnavailable: Redis failed.
@@ -971,6 +990,10 @@ class RedisStore(_RedisPlans):
 
     def delete_user_sessions(self, user_id: str, except_session_id: str | None = None) -> int:
         """Delete every session of the user but one; return how many went.
+
+        Reads the index, then one script deletes the sessions in the user's
+        slot with their index members (sessions with ids this store did not
+        make go one by one, in the same pipeline).
 
         Raises:
             StoreUnavailable: Redis failed.
@@ -1006,7 +1029,7 @@ class RedisStore(_RedisPlans):
         return self._run(self._save_passkey(credential))
 
     def get_passkey(self, credential_id: str) -> PasskeyCredential | None:
-        """The credential, or ``None``.
+        """The credential, or ``None``: the owner pointer, then the record.
 
         Raises:
             StoreUnavailable: Redis failed.
