@@ -287,9 +287,16 @@ def test_a_session_saved_for_another_user_moves_index(store: RedisStore, kind: s
 # -- passkeys ---------------------------------------------------------------------
 
 
-def drive(store: RedisStore, plan: Any, between: dict[int, Callable[[], object]]) -> Any:
+def drive(
+    store: RedisStore,
+    plan: Any,
+    between: dict[int, Callable[[], object]],
+    twice: frozenset[int] = frozenset(),
+) -> Any:
     """Run a plan step by step, calling ``between[n]`` before step ``n`` (from 0):
-    another client acting, or a crash (raise) between two steps."""
+    another client acting, or a crash (raise) between two steps. A step in
+    ``twice`` runs twice and the plan sees the second reply: redis-py's retry
+    after a reply was lost."""
     n, reply = 0, None
     try:
         while True:
@@ -297,6 +304,8 @@ def drive(store: RedisStore, plan: Any, between: dict[int, Callable[[], object]]
             if n in between:
                 between[n]()
             reply = store._perform(step)
+            if n in twice:
+                reply = store._perform(step)
             n += 1
     except StopIteration as stop:
         return stop.value
@@ -361,6 +370,27 @@ def test_a_commit_after_the_claim_expired_withdraws_the_record(store: RedisStore
     assert store.get_passkey("cred-1") == passkey(uid="u2")
     assert store.list_passkeys("u1") == []
     assert raw(store).exists(store.passkey_key("cred-1", "u1"), store.user_passkeys_key("u1")) == 0
+
+
+def test_replayed_passkey_steps_leave_a_consistent_credential(store: RedisStore) -> None:
+    # Each step of a registration run twice (a retry after a lost reply).
+    assert drive(store, store._save_passkey(passkey()), {}, frozenset({1, 2})) is True
+    assert store.get_passkey("cred-1") == passkey()
+    assert store.list_passkeys("u1") == [passkey()]
+    # A retried claim finds its own pending claim: "taken", and it lapses.
+    assert drive(store, store._save_passkey(passkey("cred-2")), {}, frozenset({0})) is False
+    assert store.get_passkey("cred-2") is None and store.list_passkeys("u1") == [passkey()]
+
+
+def test_replayed_session_steps_are_harmless(store: RedisStore) -> None:
+    sid = store.new_session_id("u1")
+    drive(store, store._save_session(record(sid)), {}, frozenset({0}))
+    assert store.list_sessions("u1", NOW) == [record(sid)]
+    # A replayed rotation answers "lost"; the service re-reads and applies grace.
+    assert drive(store, store._rotate_refresh(sid, 0, NOW + 1), {}, frozenset({0})) is False
+    assert store.get_session(sid, NOW + 1).refresh_generation == 1  # type: ignore[union-attr]
+    drive(store, store._delete_session(sid), {}, frozenset({0}))
+    assert keys(store) == set()
 
 
 def test_a_deletion_that_dies_midway_leaves_nothing_usable(store: RedisStore) -> None:

@@ -172,13 +172,16 @@ end
 return 0
 """)
 
-# Swap a value only if it is still exactly the expected one (passkey owner
-# pointer: pending -> committed; the plain SET also drops the pending TTL).
-_REPLACE_IF_EQUAL = _Script.of("""
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+# Commit a credential's owner pointer: pending (ARGV[1]) -> committed
+# (ARGV[2]); the plain SET drops the pending TTL. Already committed to the
+# same owner counts as done, so a retried commit (lost reply) succeeds.
+_COMMIT_OWNER = _Script.of("""
+local value = redis.call('GET', KEYS[1])
+if value == ARGV[1] then
     redis.call('SET', KEYS[1], ARGV[2])
     return 1
 end
+if value == ARGV[2] then return 1 end
 return 0
 """)
 
@@ -688,7 +691,7 @@ class _RedisPlans:
             return False
         doc = _passkey_document(c)
         yield _Eval(_PUT_PASSKEY, (index, key), (cid, doc))
-        committed = yield _Eval(_REPLACE_IF_EQUAL, (pointer,), (_PENDING + tag, tag))
+        committed = yield _Eval(_COMMIT_OWNER, (pointer,), (_PENDING + tag, tag))
         if committed != 1:
             # The pending claim expired before the commit (a stall of a
             # minute): withdraw the record, which no pointer names.
