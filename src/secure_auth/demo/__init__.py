@@ -13,12 +13,13 @@ command-line walkthrough).
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
 try:
     import jinja2  # noqa: F401
-    import multipart  # noqa: F401
+    import python_multipart  # noqa: F401
     import starlette  # noqa: F401
     import uvicorn
 except ImportError as exc:  # pragma: no cover - exercised without the extra
@@ -53,8 +54,8 @@ class _Server(uvicorn.Server):
         super().__init__(config)
         self.url = url
 
-    async def startup(self, sockets: list[object] | None = None) -> None:
-        await super().startup(sockets=sockets)  # type: ignore[arg-type]
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
         if not self.should_exit:
             print(f"\n  secure-auth demo: open {self.url}  (Ctrl+C stops it)\n", flush=True)
 

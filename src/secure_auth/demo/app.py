@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import jinja2
 from starlette.applications import Starlette
@@ -110,6 +110,13 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ClientInfo(TypedDict):
+    """What a session records about the device (shown on the account page)."""
+
+    user_agent: str | None
+    ip_address: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,9 +209,7 @@ class Demo:
             Route("/passkeys/login/options", self.passkey_login_options, methods=["POST"]),
             Route("/passkeys/login/verify", self.passkey_login_verify, methods=["POST"]),
             # Under the refresh cookie's Path, so this page can see that cookie.
-            Route(
-                f"{self.web_config.refresh_path}/continue", self.refresh_page, methods=["GET"]
-            ),
+            Route(f"{self.web_config.refresh_path}/continue", self.refresh_page, methods=["GET"]),
             # /auth/login, /auth/refresh, /auth/logout: the integration's JSON routes.
             *self.auth.routes(),
             Route("/static/passkeys.js", self.passkeys_js, methods=["GET"]),
@@ -214,6 +219,7 @@ class Demo:
     def app(self) -> Starlette:
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            self.users.open()
             yield
             await self.service.aclose()
             self.users.close()
@@ -302,13 +308,13 @@ class Demo:
         return _redirect(target, self.session_cookies(tokens))
 
     @staticmethod
-    def client(request: Request) -> dict[str, str | None]:
-        """What a session records about the device (shown on the account page)."""
+    def client(request: Request) -> ClientInfo:
+        """The device's User-Agent and address, for the session record."""
         agent = request.headers.get("user-agent")
-        return {
-            "user_agent": agent[:512] if agent else None,
-            "ip_address": request.client.host if request.client else None,
-        }
+        return ClientInfo(
+            user_agent=agent[:512] if agent else None,
+            ip_address=request.client.host if request.client else None,
+        )
 
     async def form(self, request: Request) -> FormData:
         if int(request.headers.get("content-length") or 0) > _BODY_LIMIT:

@@ -77,7 +77,5 @@ class DemoSettings:
             expected_origins=(self.url,),
         )
         if self.cheap_hash:
-            config = config.replace(
-                argon2_time_cost=1, argon2_memory_cost=64, argon2_parallelism=1
-            )
+            config = config.replace(argon2_time_cost=1, argon2_memory_cost=64, argon2_parallelism=1)
         return config

@@ -21,32 +21,46 @@ PASSWORD_MIN = 8
 
 # Error code (AuthError.code and the web layer's codes) -> what the page says.
 _ERRORS: dict[str, str] = {
-    "invalid_credentials": "That login and password do not match an account. Check both and try again.",
+    "invalid_credentials": (
+        "That login and password do not match an account. Check both and try again."
+    ),
     "wrong_current_password": "Your current password is not right. Nothing was changed.",
     "password_policy": "That password is too long. Use at most 1024 characters.",
-    "session_revoked": "You were signed out: this session was ended, perhaps from another device.",
+    "session_revoked": (
+        "You were signed out: this session was ended, perhaps from another device."
+    ),
     "refresh_reuse_detected": "You were signed out to protect your account. Please sign in again.",
     "session_expired": "Your session has expired. Please sign in again.",
     "session_invalid": "Your session has ended. Please sign in again.",
     "invalid_token": "Your session has ended. Please sign in again.",
     "token_expired": "Your session has expired. Please sign in again.",
     "authentication_required": "Please sign in to see this page.",
-    "csrf_rejected": "This request came from another site, so it was refused. Nothing was changed.",
+    "csrf_rejected": (
+        "This request came from another site, so it was refused. Nothing was changed."
+    ),
     "invalid_request": "The form was incomplete. Please try again.",
     "throttled": "Too many attempts. Please wait a moment and try again.",
     "store_unavailable": "The demo's database is not answering. Please try again in a moment.",
     "passkey_error": "The passkey could not be checked. Please try again.",
     "passkey_malformed": "The browser sent an unexpected passkey answer. Please try again.",
-    "passkey_challenge_invalid": "The passkey request expired or was already used. Please try again.",
+    "passkey_challenge_invalid": (
+        "The passkey request expired or was already used. Please try again."
+    ),
     "passkey_unsafe_key": "This passkey cannot be used with this site.",
     "passkey_already_registered": "This passkey is already registered.",
     "passkey_label_invalid": "Use 1 to 64 characters for the passkey name.",
-    "passkey_unknown_credential": "This passkey is not registered here. Use another passkey or your password.",
+    "passkey_unknown_credential": (
+        "This passkey is not registered here. Use another passkey or your password."
+    ),
     "passkey_user_mismatch": "This passkey belongs to another account.",
     "passkey_verification_failed": "The passkey could not be verified. Please try again.",
     "passkey_cross_origin": "The passkey could not be verified. Please try again.",
-    "passkey_user_verification_required": "Your device did not confirm it is you (PIN or fingerprint). Please try again.",
-    "passkey_sign_count_regression": "This passkey was refused because it may have been copied. Use another way to sign in.",
+    "passkey_user_verification_required": (
+        "Your device did not confirm it is you (PIN, fingerprint or face). Please try again."
+    ),
+    "passkey_sign_count_regression": (
+        "This passkey was refused because it may have been copied. Use another way to sign in."
+    ),
     "unsupported_by_store": "This feature is not available with the configured store.",
 }
 _FALLBACK = "Something went wrong. Please try again."

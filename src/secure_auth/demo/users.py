@@ -23,7 +23,15 @@ from typing import TypeVar
 
 from ..errors import StoreUnavailable
 
-__all__ = ["LOGIN_MAX", "LOGIN_MIN", "LoginTaken", "User", "UserStore", "login_key", "login_problem"]
+__all__ = [
+    "LOGIN_MAX",
+    "LOGIN_MIN",
+    "LoginTaken",
+    "User",
+    "UserStore",
+    "login_key",
+    "login_problem",
+]
 
 LOGIN_MIN = 3
 LOGIN_MAX = 64
@@ -41,7 +49,7 @@ CREATE TABLE IF NOT EXISTS demo_users (
 """
 
 
-class LoginTaken(Exception):  # noqa: N818 (a plain outcome, not an error of secure-auth)
+class LoginTaken(Exception):
     """Another account already uses this login."""
 
 
@@ -113,6 +121,10 @@ class UserStore:
     def _one(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         with self._db() as conn:
             return fn(conn)
+
+    def open(self) -> None:
+        """Create the file and the table now (they are otherwise made on first use)."""
+        self._one(lambda c: None)
 
     def close(self) -> None:
         with self._lock:

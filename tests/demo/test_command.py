@@ -1,0 +1,56 @@
+"""``secure-auth demo``: the newcomer's first command."""
+
+from __future__ import annotations
+
+import os
+import queue
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from .conftest import free_port
+
+
+def test_demo_command_creates_keys_prints_the_url_and_serves(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "data"
+    env = {**os.environ, "SECURE_AUTH_DEMO_CHEAP_HASH": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("JWT_PRIVATE_KEY", None)
+    env.pop("JWT_PUBLIC_KEY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "secure_auth", "demo", "--port", str(port), "--data-dir", str(data)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stdout is not None
+    stdout = process.stdout
+    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+    output: list[str] = []
+    try:
+        url = f"http://localhost:{port}"
+        deadline = time.monotonic() + 20
+        while not any(f"open {url}" in line for line in output):
+            assert process.poll() is None, "".join(output)
+            assert time.monotonic() < deadline, "no URL printed:\n" + "".join(output)
+            try:
+                output.append(lines.get(timeout=0.2))
+            except queue.Empty:
+                pass
+        text = "".join(output)
+        assert "Created an Ed25519 key pair" in text
+        assert "test-only Argon2 parameters" in text
+        assert stat.S_IMODE((data / "private.pem").stat().st_mode) == 0o600
+        page = httpx.get(f"http://127.0.0.1:{port}/signin", timeout=5)
+        assert page.status_code == 200 and "Sign in" in page.text
+        assert (data / "sessions.db").exists()
+    finally:
+        process.terminate()
+        process.wait(10)
