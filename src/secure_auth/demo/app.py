@@ -183,6 +183,7 @@ class Demo:
         env.filters.update(
             ago=text.relative_time,
             exact=text.exact_time,
+            date=text.exact_date,
             iso=text.iso_time,
             device=text.describe_device,
         )

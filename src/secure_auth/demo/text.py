@@ -12,6 +12,7 @@ __all__ = [
     "NOTICES",
     "describe_device",
     "error_text",
+    "exact_date",
     "exact_time",
     "notice",
     "relative_time",
@@ -102,7 +103,7 @@ _BROWSERS = (
     ("Opera", re.compile(r"\bOPR/")),
     ("Samsung Internet", re.compile(r"\bSamsungBrowser/")),
     ("Firefox", re.compile(r"\b(?:Firefox|FxiOS)/")),
-    ("Chrome", re.compile(r"\b(?:Chrome|Chromium|CriOS)/")),
+    ("Chrome", re.compile(r"(?:\b|Headless)(?:Chrome|Chromium|CriOS)/")),
     ("Safari", re.compile(r"\bVersion/[\d.]+.*Safari/")),
 )
 _SYSTEMS = (
@@ -122,8 +123,6 @@ def describe_device(user_agent: str | None) -> str:
         return "Unknown device"
     browser = next((name for name, rx in _BROWSERS if rx.search(user_agent)), None)
     system = next((name for name, rx in _SYSTEMS if rx.search(user_agent)), None)
-    if browser and "Headless" in user_agent:
-        browser = f"Headless {browser}"
     if browser and system:
         return f"{browser} on {system}"
     if browser or system:
@@ -134,6 +133,11 @@ def describe_device(user_agent: str | None) -> str:
 def exact_time(ts: float) -> str:
     """``27 Nov 2026, 14:02 UTC``."""
     return datetime.fromtimestamp(ts, UTC).strftime("%d %b %Y, %H:%M UTC").lstrip("0")
+
+
+def exact_date(ts: float) -> str:
+    """``27 Nov 2026``."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%d %b %Y").lstrip("0")
 
 
 def iso_time(ts: float) -> str:
