@@ -70,6 +70,15 @@ logger = logging.getLogger("secure_auth.demo")
 PASSWORD_MIN = text.PASSWORD_MIN
 _BODY_LIMIT = 64 * 1024
 _FORM_FIELD_LIMIT = 2048
+# The routes the page's JavaScript calls: they answer JSON, errors included.
+_JSON_ROUTES = frozenset(
+    {
+        "/account/passkeys/options",
+        "/account/passkeys/verify",
+        "/passkeys/login/options",
+        "/passkeys/login/verify",
+    }
+)
 
 # The pages' security headers. Scripts and styles come from this origin only
 # (no inline code), so an injected tag could not run.
@@ -83,7 +92,6 @@ _SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
-    (b"permissions-policy", b"interest-cohort=()"),
 )
 
 
@@ -262,6 +270,7 @@ class Demo:
             403: "Request refused",
             404: "Page not found",
             405: "Not allowed",
+            413: "Too much data",
             503: "Try again soon",
         }
         return self.page(
@@ -276,6 +285,7 @@ class Demo:
         message = {
             404: "There is no page at this address.",
             405: "This address does not accept that kind of request.",
+            413: "The form sent too much data.",
         }.get(status, "Something went wrong. Please try again.")
         return self.error_page(request, status, message)
 
@@ -284,7 +294,7 @@ class Demo:
         if not isinstance(exc, AuthError):  # pragma: no cover - registered for AuthError
             raise exc
         logger.warning("request failed: %s (%s)", exc.code, exc.reason)
-        if request.url.path.startswith(("/passkeys/", "/account/passkeys/options")):
+        if request.url.path in _JSON_ROUTES:
             return self.json_error(exc)
         return self.error_page(request, exc.status, text.error_text(exc))
 
@@ -318,7 +328,9 @@ class Demo:
         )
 
     async def form(self, request: Request) -> FormData:
-        if int(request.headers.get("content-length") or 0) > _BODY_LIMIT:
+        """The posted form; small, and never a file upload."""
+        length = request.headers.get("content-length") or "0"
+        if not length.isdigit() or int(length) > _BODY_LIMIT:
             raise HTTPException(413)
         return await request.form(max_files=0, max_fields=20)
 
