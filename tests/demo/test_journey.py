@@ -126,6 +126,12 @@ class Journey:
                 context.close()
 
 
+def at(path: str) -> re.Pattern[str]:
+    """The page's whole URL is this path (a regex) on the demo server."""
+    path = path.removeprefix("/").removesuffix("$")
+    return re.compile(rf"^http://localhost:\d+/{path}$")
+
+
 def add_virtual_authenticator(page: Any) -> Any:
     """A platform authenticator (like Touch ID) that always says yes."""
     cdp = page.context.new_cdp_session(page)
@@ -155,7 +161,7 @@ def sign_in_with_password(page: Any, login: str, password: str) -> None:
 
 def sign_out(page: Any) -> None:
     page.get_by_role("banner").get_by_role("button", name="Sign out").click()
-    page.wait_for_url(re.compile(r"/signin\?notice=signed_out$"))
+    page.wait_for_url(at(r"/signin\?notice=signed_out$"))
     assert "You are signed out." in page.get_by_role("status").first.inner_text()
 
 
@@ -174,18 +180,34 @@ def test_newcomer_journey(browser: Any, live_server: LiveServer) -> None:
             laptop.get_by_label("Login").fill(LOGIN)
             laptop.get_by_label("Password").fill(FIRST_PASSWORD)
             laptop.get_by_role("button", name="Create account").click()
-            laptop.wait_for_url(re.compile(r"/account\?notice=welcome$"))
+            laptop.wait_for_url(at(r"/account\?notice=welcome$"))
             expect(laptop.get_by_test_id("login")).to_have_text(LOGIN)
             sign_out(laptop)
 
-        with journey.step("2. sign in with the password"):
-            sign_in_with_password(laptop, LOGIN, FIRST_PASSWORD)
-            laptop.wait_for_url(re.compile(r"/account$"))
+        with journey.step("2. sign in with the password, from the keyboard"):
+            laptop.goto("/signin")
+            expect(laptop.get_by_label("Login")).to_be_focused()
+            laptop.keyboard.type(LOGIN)
+            laptop.keyboard.press("Tab")
+            expect(laptop.get_by_label("Password")).to_be_focused()
+            laptop.keyboard.type(FIRST_PASSWORD)
+            laptop.keyboard.press("Enter")
+            laptop.wait_for_url(at(r"/account$"))
             expect(laptop.get_by_test_id("auth-method")).to_have_text("your password")
+
+        with journey.step("2b. the access cookie expires; the refresh cookie renews it"):
+            laptop.context.clear_cookies(name="access_token")
+            with laptop.expect_response(at(r"/auth/refresh")) as renewal:
+                laptop.goto("/account")  # -> /auth/refresh/continue, whose script POSTs
+            assert renewal.value.request.method == "POST" and renewal.value.status == 200
+            laptop.wait_for_url(at(r"/account$"))
+            expect(laptop.get_by_test_id("login")).to_have_text(LOGIN)
+            names = {c["name"] for c in laptop.context.cookies()}
+            assert names == {"access_token", "refresh_token"}
 
         with journey.step("3. add a passkey, then sign out"):
             laptop.get_by_role("button", name="Add a passkey").click()
-            laptop.wait_for_url(re.compile(r"/account\?notice=passkey_added"))
+            laptop.wait_for_url(at(r"/account\?notice=passkey_added#passkeys"))
             expect(laptop.get_by_test_id("passkey-list").get_by_role("listitem")).to_have_count(1)
             stored = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
             assert len(stored["credentials"]) == 1
@@ -194,7 +216,7 @@ def test_newcomer_journey(browser: Any, live_server: LiveServer) -> None:
 
         with journey.step("4. sign in with the passkey, no login typed"):
             laptop.get_by_role("button", name="Sign in with a passkey").click()
-            laptop.wait_for_url(re.compile(r"/account$"))
+            laptop.wait_for_url(at(r"/account$"))
             expect(laptop.get_by_test_id("auth-method")).to_have_text("a passkey")
             expect(laptop.get_by_test_id("passkey-list")).not_to_contain_text("Last used never")
             sign_out(laptop)
@@ -202,7 +224,7 @@ def test_newcomer_journey(browser: Any, live_server: LiveServer) -> None:
         with journey.step("4b. sign in with the passkey from the login field's autofill"):
             laptop.evaluate("localStorage.setItem('journey:autofill', 'on')")
             laptop.goto("/signin")  # the page asks for a passkey with mediation: conditional
-            laptop.wait_for_url(re.compile(r"/account$"))
+            laptop.wait_for_url(at(r"/account$"))
             expect(laptop.get_by_test_id("auth-method")).to_have_text("a passkey")
             laptop.evaluate("localStorage.removeItem('journey:autofill')")
 
@@ -211,7 +233,7 @@ def test_newcomer_journey(browser: Any, live_server: LiveServer) -> None:
                 "phone", viewport={"width": 390, "height": 844}, user_agent=PHONE_UA
             )
             sign_in_with_password(phone, LOGIN, FIRST_PASSWORD)
-            phone.wait_for_url(re.compile(r"/account$"))
+            phone.wait_for_url(at(r"/account$"))
             expect(phone.locator("[data-session]")).to_have_count(2)
 
         with journey.step("6. end the second session from the first"):
@@ -220,24 +242,24 @@ def test_newcomer_journey(browser: Any, live_server: LiveServer) -> None:
             expect(other).to_have_count(1)
             expect(other).to_contain_text("Safari on iPhone")
             other.get_by_role("button", name=re.compile("^End session")).click()
-            laptop.wait_for_url(re.compile(r"notice=session_revoked"))
+            laptop.wait_for_url(at(r"/account\?notice=session_revoked#sessions"))
             expect(laptop.locator("[data-session]")).to_have_count(1)
             phone.reload()
-            phone.wait_for_url(re.compile(r"/signin\?notice=session_ended$"))
+            phone.wait_for_url(at(r"/signin\?notice=session_ended$"))
             expect(phone.get_by_role("alert")).to_contain_text("this session was ended")
 
         with journey.step("7. change the password; the old one stops working"):
             laptop.get_by_label("Current password").fill(FIRST_PASSWORD)
             laptop.get_by_label("New password").fill(NEW_PASSWORD)
             laptop.get_by_role("button", name="Change password").click()
-            laptop.wait_for_url(re.compile(r"notice=password_changed"))
+            laptop.wait_for_url(at(r"/account\?notice=password_changed#password"))
             expect(laptop.get_by_role("status").first).to_contain_text("password is changed")
             sign_out(laptop)
             sign_in_with_password(laptop, LOGIN, FIRST_PASSWORD)
             expect(laptop.get_by_role("alert")).to_contain_text("do not match an account")
             assert laptop.url.endswith("/signin")
             sign_in_with_password(laptop, LOGIN, NEW_PASSWORD)
-            laptop.wait_for_url(re.compile(r"/account$"))
+            laptop.wait_for_url(at(r"/account$"))
 
         with journey.step("no script or policy errors on any page"):
             assert journey.problems == []
