@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import socket
 import stat
 import subprocess
 import sys
@@ -54,3 +55,29 @@ def test_demo_command_creates_keys_prints_the_url_and_serves(tmp_path: Path) -> 
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_busy_port_gets_a_hint_not_just_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "secure_auth",
+                "demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(tmp_path / "data"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert f"Try: secure-auth demo --port {port + 1}" in done.stderr
+    assert "Traceback" not in done.stderr

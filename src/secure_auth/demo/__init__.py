@@ -87,4 +87,14 @@ def run(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = Path(".secur
         server_header=False,
         proxy_headers=False,
     )
-    _Server(config, settings.url).run()
+    server = _Server(config, settings.url)
+    try:
+        server.run()
+    except SystemExit:
+        if not server.started:  # uvicorn exits when it cannot bind
+            print(
+                f"Could not listen on {host}:{port}. Is another program using that port? "
+                f"Try: secure-auth demo --port {port + 1}",
+                file=sys.stderr,
+            )
+        raise
