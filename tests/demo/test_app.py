@@ -88,6 +88,10 @@ async def test_unknown_page_is_a_friendly_404(client: httpx.AsyncClient) -> None
     response = await client.get("/nowhere")
     assert response.status_code == 404
     assert "There is no page at this address." in response.text
+    assert 'href="/signin"' in response.text
+    await sign_up(client)
+    signed_in = await client.get("/nowhere")
+    assert 'href="/account"' in signed_in.text and 'href="/signin"' not in signed_in.text
 
 
 # -- sign up ---------------------------------------------------------------------

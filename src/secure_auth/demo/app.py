@@ -256,6 +256,9 @@ class Demo:
     ) -> Response:
         values: dict[str, Any] = {
             "visitor": visitor,
+            # Set by the integration's middleware: the nav of pages that do not
+            # load the user (error pages) still knows whether one is signed in.
+            "signed_in": visitor is not None or request.user.is_authenticated,
             "notice": text.notice(request.query_params.get("notice")),
             "passkeys_possible": self.settings.passkeys_possible,
             "password_min": PASSWORD_MIN,

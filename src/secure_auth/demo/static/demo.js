@@ -48,7 +48,7 @@ function withNext(url, next) {
 
 // -- sign in: a button, and passkey autofill in the login field -----------------
 
-async function setUpSignIn(box) {
+function setUpSignIn(box) {
   if (!isSupported()) return;
   const button = box.querySelector("[data-passkey-button]");
   const status = box.querySelector("[data-passkey-status]");
@@ -58,23 +58,11 @@ async function setUpSignIn(box) {
   };
   box.hidden = false;
 
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    show(status, "Waiting for your passkey…");
-    try {
-      const result = await signInWithPasskey(urls);
-      show(status, "Signed in. Opening your account…");
-      window.location.assign(result.redirect);
-    } catch (error) {
-      const message = explain(error);
-      show(status, message, "error");
-      button.disabled = false;
-    }
-  });
-
   // Conditional UI: the browser offers passkeys in the login field's
-  // autofill (autocomplete="username webauthn"); waits until one is chosen.
-  if (await isConditionalMediationAvailable()) {
+  // autofill (autocomplete="username webauthn") and this waits until one is
+  // chosen. A click on the button replaces it; it starts again afterwards.
+  async function offerAutofill() {
+    if (!(await isConditionalMediationAvailable())) return;
     try {
       const result = await signInWithPasskey({ ...urls, mediation: "conditional" });
       if (result) window.location.assign(result.redirect);
@@ -83,6 +71,22 @@ async function setUpSignIn(box) {
       if (message) show(status, message, "error");
     }
   }
+
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    show(status, "Waiting for your passkey…");
+    try {
+      const result = await signInWithPasskey(urls);
+      show(status, "Signed in. Opening your account…");
+      window.location.assign(result.redirect);
+    } catch (error) {
+      show(status, explain(error) || "Nothing was changed.", "error");
+      button.disabled = false;
+      offerAutofill();
+    }
+  });
+
+  offerAutofill();
 }
 
 // -- account: add a passkey --------------------------------------------------------
@@ -94,7 +98,7 @@ function setUpAdd(box) {
     show(status, "This browser cannot use passkeys on this page.", "error");
     return;
   }
-  button.disabled = false;
+  button.hidden = false;
   button.addEventListener("click", async () => {
     button.disabled = true;
     show(status, "Follow your browser's steps to create the passkey…");
