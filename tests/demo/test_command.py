@@ -81,3 +81,18 @@ def test_a_busy_port_gets_a_hint_not_just_a_traceback(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert f"Try: secure-auth demo --port {port + 1}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_without_the_demo_extra_the_command_says_what_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['starlette'] = None  # as if the [demo] extra were not installed\n"
+        "from secure_auth.cli import main\n"
+        f"sys.exit(main(['demo', '--data-dir', {str(tmp_path / 'data')!r}]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'secure-auth[demo]'" in done.stdout
+    assert "logout" in done.stdout  # the command-line walkthrough ran instead

@@ -22,6 +22,7 @@ try:
     import python_multipart  # noqa: F401
     import starlette  # noqa: F401
     import uvicorn
+    import webauthn  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised without the extra
     raise ImportError(
         f"the demo needs {exc.name}: pip install 'secure-auth[demo]'", name="secure_auth.demo"
