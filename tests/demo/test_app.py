@@ -7,6 +7,7 @@ import re
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from secure_auth.demo import DemoSettings
 from secure_auth.demo.app import safe_next
@@ -137,7 +138,7 @@ async def test_sign_up_signs_in_with_http_only_lax_cookies(client: httpx.AsyncCl
     assert response.headers["location"] == "/account?notice=welcome"
     access, refresh = response.headers.get_list("set-cookie")
     assert access.startswith("access_token=") and "Path=/;" in access
-    assert refresh.startswith("refresh_token=") and "Path=/auth/refresh;" in refresh
+    assert refresh.startswith("refresh_token=") and "Path=/auth;" in refresh
     for cookie in (access, refresh):
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert "Secure" not in cookie  # http://localhost cannot carry Secure cookies
@@ -278,10 +279,28 @@ async def test_sign_out_everywhere(make_client: ClientFactory) -> None:
 async def test_sign_out_ends_the_session_server_side(client: httpx.AsyncClient) -> None:
     await sign_up(client)
     token = client.cookies["access_token"]
-    response = await client.post("/signout")
+    response = await client.post("/auth/signout")
     assert response.headers["location"] == "/signin?notice=signed_out"
     client.cookies.set("access_token", token)  # a copy of the cookie is worthless now
     assert (await client.get("/account")).headers["location"] == "/signin?notice=session_ended"
+
+
+async def test_sign_out_after_the_access_cookie_expired_still_ends_the_session(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await sign_up(client)
+    client.cookies.delete("access_token")  # idle for 15 minutes: the browser dropped it
+    response = await client.post("/auth/signout")
+    assert response.headers["location"] == "/signin?notice=signed_out"
+    user = app.state.demo.users.by_login("alice")
+    assert await app.state.demo.service.list_sessions(user.id) == []
+
+
+async def test_sign_out_from_another_site_is_refused(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    forged = await client.post("/auth/signout", headers={"origin": EVIL})
+    assert forged.status_code == 403
+    assert (await client.get("/account")).status_code == 200
 
 
 async def test_no_cookie_means_sign_in_first(client: httpx.AsyncClient) -> None:
@@ -296,7 +315,7 @@ async def test_an_expired_access_cookie_is_renewed_with_the_refresh_cookie(
     await sign_up(client)
     client.cookies.delete("access_token")  # the browser drops it at Max-Age
     response = await client.get("/account")
-    assert response.headers["location"] == "/auth/refresh/continue?next=/account"
+    assert response.headers["location"] == "/auth/continue?next=/account"
     page = await client.get(response.headers["location"])
     assert page.status_code == 200
     assert 'data-refresh="/auth/refresh"' in page.text

@@ -6,7 +6,8 @@ Everything about tokens, cookies and cross-site checks comes from the library:
   keeps their sessions in :class:`~secure_auth.SQLiteStore`;
 * :class:`~secure_auth.integrations.starlette.SecureAuth` authenticates each
   request (its middleware and :meth:`~SecureAuth.resolve`) and serves the
-  JSON auth routes under ``/auth`` (the pages use ``/auth/refresh``);
+  JSON auth routes under ``/auth`` (the pages use ``/auth/refresh``, and
+  sign-out runs its ``logout`` flow);
 * :mod:`secure_auth.web` builds the cookies and refuses cross-site requests.
 
 The demo itself owns only its users table (:mod:`.users`), its pages and the
@@ -177,8 +178,11 @@ class Demo:
             config=settings.auth_config(),
         )
         # Browser app on http://localhost: cookies only (tokens never reach
-        # JavaScript), and no Secure attribute, which http cannot carry.
-        self.web_config = WebConfig(transport="cookie", secure=False)
+        # JavaScript), and no Secure attribute, which http cannot carry. The
+        # refresh cookie goes to /auth/* only: the refresh route, the sign-out
+        # (which must end the session even when the access cookie has
+        # expired) and the page that renews an expired access cookie.
+        self.web_config = WebConfig(transport="cookie", secure=False, refresh_cookie_path="/auth")
         self.auth = SecureAuth(self.service, get_user=self.users.by_login, config=self.web_config)
         env = jinja2.Environment(
             loader=jinja2.PackageLoader("secure_auth.demo", "templates"),
@@ -206,7 +210,7 @@ class Demo:
             Route("/signup", self.signup, methods=["POST"]),
             Route("/signin", self.signin_page, methods=["GET"]),
             Route("/signin", self.signin, methods=["POST"]),
-            Route("/signout", self.signout, methods=["POST"]),
+            Route(f"{self.web_config.auth_path}/signout", self.signout, methods=["POST"]),
             Route("/account", self.account, methods=["GET"]),
             Route("/account/password", self.change_password, methods=["POST"]),
             Route("/account/sessions/revoke", self.revoke_session, methods=["POST"]),
@@ -310,7 +314,7 @@ class Demo:
         )
 
     def session_cookies(self, tokens: AuthTokens) -> tuple[SetCookie, SetCookie]:
-        """The access cookie (every path) and the refresh cookie (``/auth/refresh``)."""
+        """The access cookie (every path) and the refresh cookie (``/auth`` only)."""
         now = time.time()
         return (
             access_cookie(tokens, self.web_config, now=now),
@@ -536,11 +540,15 @@ class Demo:
         )
 
     async def signout(self, request: Request) -> Response:
-        found = await self.visitor(request)
-        if isinstance(found, CsrfRejected):
-            return self.error_page(request, 403, text.error_text(found))
-        if isinstance(found, Visitor):
-            await self.service.logout(found.session.session_id)
+        """The form twin of the integration's ``POST /auth/logout``, run through
+        the same flow: it ends the session named by the access cookie or, once
+        that has expired, by the refresh cookie, and clears both cookies."""
+        answer = await self.auth.web.handle("logout", request_from_scope(request.scope))
+        if answer.status == 403:
+            return self.error_page(request, 403, text.error_text("csrf_rejected"))
+        if answer.status >= 500:
+            return self.error_page(request, answer.status, text.error_text("store_unavailable"))
+        # 204: signed out; 401: there was no live session to end. Either way:
         return _redirect("/signin?notice=signed_out", clear_cookies(self.web_config))
 
     async def revoke_session(self, request: Request) -> Response:
