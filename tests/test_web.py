@@ -58,7 +58,7 @@ def test_default_cookies_are_prefixed() -> None:
     config = WebConfig()
     assert config.access_cookie_name == "__Host-access_token"
     assert config.refresh_cookie_name == "__Secure-refresh_token"
-    assert config.refresh_path == "/auth/refresh"
+    assert config.refresh_path == "/auth"  # refresh and logout see it, nothing else
 
 
 def test_insecure_development_config_drops_the_prefixes() -> None:
@@ -70,7 +70,7 @@ def test_insecure_development_config_drops_the_prefixes() -> None:
 def test_access_cookie_off_root_path_gets_the_secure_prefix() -> None:
     config = WebConfig(access_cookie_path="/app", auth_path="/app/auth")
     assert config.access_cookie_name == "__Secure-access_token"
-    assert config.refresh_path == "/app/auth/refresh"
+    assert config.refresh_path == "/app/auth"
 
 
 def test_trusted_origins_are_normalised() -> None:
@@ -244,8 +244,7 @@ def test_cookie_attributes() -> None:
         "__Host-access_token=tok-a; Path=/; Max-Age=900; Secure; HttpOnly; SameSite=Lax"
     )
     assert refresh.header_value() == (
-        "__Secure-refresh_token=tok-r; Path=/auth/refresh; Max-Age=604800; Secure; HttpOnly; "
-        "SameSite=Lax"
+        "__Secure-refresh_token=tok-r; Path=/auth; Max-Age=604800; Secure; HttpOnly; SameSite=Lax"
     )
     assert "tok-a" not in repr(access)
 
@@ -264,7 +263,7 @@ def test_clearing_cookies_matches_name_path_and_attributes() -> None:
     )
     assert (refresh.name, refresh.path, refresh.max_age) == (
         "__Secure-refresh_token",
-        "/auth/refresh",
+        "/auth",
         0,
     )
 
@@ -450,7 +449,7 @@ def test_endpoints_are_mounted_under_the_auth_path(sync_auth: Any) -> None:
         "refresh": "/api/auth/refresh",
         "logout": "/api/auth/logout",
     }
-    assert WebConfig(auth_path="/api/auth").refresh_path == paths["refresh"]
+    assert WebConfig(auth_path="/api/auth").refresh_path == "/api/auth"
     assert auth.match("/api/auth/login") is not None
     assert auth.match("/api/auth") is None
 

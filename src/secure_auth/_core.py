@@ -20,11 +20,13 @@ from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from ._passkey_flows import PasskeyFlows
 from .config import AuthConfig
 from .errors import (
     AuthError,
     ConfigurationError,
     InvalidCredentials,
+    InvalidPasswordHash,
     RefreshReuseDetected,
     SessionRevoked,
     StoreUnavailable,
@@ -121,8 +123,11 @@ def _user_fields(user: object) -> tuple[str, object]:
     return str(uid), stored
 
 
-class ServiceCore:
-    """State and flows shared by both faces. Not used directly."""
+class ServiceCore(PasskeyFlows):
+    """State and flows shared by both faces. Not used directly.
+
+    The passkey flows live in :class:`~secure_auth._passkey_flows.PasskeyFlows`.
+    """
 
     _async_face: bool = False
 
@@ -215,6 +220,10 @@ class ServiceCore:
             )
 
     # -- keys ----------------------------------------------------------------
+
+    def now(self) -> float:
+        """The service's clock (seconds since the epoch); injectable for tests."""
+        return self._clock()
 
     @property
     def keys(self) -> KeySet:
@@ -321,9 +330,16 @@ class ServiceCore:
     ) -> Flow[AuthTokens]:
         normalized = self._hasher.normalize(password)
         user_id, stored = _user_fields(user) if user is not None else (None, None)
+        broken_hash: InvalidPasswordHash | None = None
         if user is not None:
-            stored = self._hasher.check_hash(stored)
+            try:
+                stored = self._hasher.check_hash(stored)
+            except InvalidPasswordHash as exc:
+                # Still spend one hash: a broken record must not be told apart by timing.
+                broken_hash, stored = exc, None
         ok: bool = yield Blocking(self._hasher.verify, stored, normalized)
+        if broken_hash is not None:
+            raise broken_hash
         client = {"ip_address": ip_address, "user_agent": user_agent}
         if not ok:
             reason = "unknown_user" if user_id is None else "wrong_password"

@@ -165,8 +165,10 @@ class WebConfig:
             ``__Host-`` prefix, any other path gets ``__Secure-``.
         auth_path: where the auth routes live (``/auth/login``,
             ``/auth/refresh``, ``/auth/logout``); no trailing slash.
-        refresh_cookie_path: Path of the refresh cookie; ``None`` = the
-            refresh route, so the refresh token travels nowhere else.
+        refresh_cookie_path: Path of the refresh cookie; ``None`` = the auth
+            routes (``auth_path``), so the refresh token reaches refresh and
+            logout (which must revoke even when the access cookie expired)
+            and travels nowhere else.
         trusted_origins: origins (``https://app.example.com``) allowed to send
             cookie-authenticated unsafe requests besides the request's own.
         realm: the ``realm`` of the ``WWW-Authenticate`` challenge.
@@ -242,8 +244,8 @@ class WebConfig:
 
     @property
     def refresh_path(self) -> str:
-        """The refresh cookie's Path: :attr:`refresh_cookie_path` or the refresh route."""
-        return self.refresh_cookie_path or f"{self.auth_path}/refresh"
+        """The refresh cookie's Path: :attr:`refresh_cookie_path` or the auth routes."""
+        return self.refresh_cookie_path or self.auth_path
 
     @property
     def access_cookie_name(self) -> str:
@@ -774,7 +776,7 @@ class WebAuth:
         self.config = config or WebConfig()
         self.get_user = get_user
         # The service's own clock, so Max-Age matches the tokens it signs.
-        self._clock: Callable[[], float] = clock or getattr(service, "_clock", None) or time.time
+        self._clock: Callable[[], float] = clock or getattr(service, "now", None) or time.time
         self._endpoints = {e.name: e for e in ENDPOINTS}
 
     def __repr__(self) -> str:

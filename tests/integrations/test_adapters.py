@@ -156,6 +156,20 @@ async def test_logout_with_expired_access_token_and_refresh_token_ends_the_sessi
     assert_challenge(response, "invalid_token")
 
 
+async def test_browser_logout_with_expired_access_cookie_still_revokes_the_session(
+    app: Target, clock: Clock
+) -> None:
+    tokens = await app.login()
+    clock.advance(CHEAP.access_token_ttl + 1)  # the jar still holds the stale access cookie
+    response = await app.request("POST", "/auth/logout", headers={"Origin": app.origin})
+    assert response.status_code == 204
+    # Revoked on the server, not only forgotten by the browser:
+    response = await app.request(
+        "POST", "/auth/refresh", json_body={"refresh_token": tokens["refresh_token"]}, cookies=False
+    )
+    assert_challenge(response, "invalid_token")
+
+
 async def test_logout_without_credentials_is_401(app: Target) -> None:
     response = await app.request("POST", "/auth/logout")
     assert_challenge(response, None)
@@ -200,7 +214,7 @@ async def test_login_sets_hardened_cookies_and_returns_tokens(app: Target) -> No
         assert "domain" not in attrs
     assert access["path"] == "/"
     assert access["max-age"] == str(CHEAP.access_token_ttl)
-    assert refresh["path"] == "/auth/refresh"
+    assert refresh["path"] == "/auth"
     assert refresh["max-age"] == str(CHEAP.refresh_token_ttl)
 
 
@@ -263,7 +277,7 @@ async def test_refresh_rotates_the_cookies(app: Target, clock: Clock) -> None:
     assert set(cookies) == {ACCESS, REFRESH}
     assert cookies[ACCESS] != first["access_token"]
     assert cookies[REFRESH] != first["refresh_token"]
-    assert app.jar[(REFRESH, "/auth/refresh")] == cookies[REFRESH]
+    assert app.jar[(REFRESH, "/auth")] == cookies[REFRESH]
     response = await app.request("GET", "/me")
     assert response.json()["session_id"] == first["session_id"]
 
