@@ -179,10 +179,10 @@ class Demo:
         )
         # Browser app on http://localhost: cookies only (tokens never reach
         # JavaScript), and no Secure attribute, which http cannot carry. The
-        # refresh cookie goes to /auth/* only: the refresh route, the sign-out
-        # (which must end the session even when the access cookie has
-        # expired) and the page that renews an expired access cookie.
-        self.web_config = WebConfig(transport="cookie", secure=False, refresh_cookie_path="/auth")
+        # refresh cookie goes to /auth/* only (the default): the refresh route,
+        # the sign-out (which must end the session even when the access cookie
+        # has expired) and the page that renews an expired access cookie.
+        self.web_config = WebConfig(transport="cookie", secure=False)
         self.auth = SecureAuth(self.service, get_user=self.users.by_login, config=self.web_config)
         env = jinja2.Environment(
             loader=jinja2.PackageLoader("secure_auth.demo", "templates"),
