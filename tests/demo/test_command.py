@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import socket
 import stat
 import subprocess
@@ -33,7 +34,8 @@ def test_demo_command_creates_keys_prints_the_url_and_serves(tmp_path: Path) -> 
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
     stdout = process.stdout
-    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True)
+    reader.start()
     output: list[str] = []
     try:
         url = f"http://localhost:{port}"
@@ -52,9 +54,16 @@ def test_demo_command_creates_keys_prints_the_url_and_serves(tmp_path: Path) -> 
         page = httpx.get(f"http://127.0.0.1:{port}/signin", timeout=5)
         assert page.status_code == 200 and "Sign in" in page.text
         assert (data / "sessions.db").exists()
+        process.send_signal(signal.SIGINT)  # Ctrl+C
+        assert process.wait(10) == 0
+        reader.join(5)
+        while not lines.empty():
+            output.append(lines.get())
+        assert "stopped." in output[-1] and "Traceback" not in "".join(output)
     finally:
-        process.terminate()
-        process.wait(10)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(10)
 
 
 def test_a_busy_port_gets_a_hint_not_just_a_traceback(tmp_path: Path) -> None:

@@ -91,6 +91,8 @@ def run(host: str = "127.0.0.1", port: int = 8000, data_dir: Path = Path(".secur
     server = _Server(config, settings.url)
     try:
         server.run()
+    except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down cleanly, no traceback
+        print("\nsecure-auth demo: stopped.")
     except SystemExit:
         if not server.started:  # uvicorn exits when it cannot bind
             print(
