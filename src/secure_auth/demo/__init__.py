@@ -28,7 +28,8 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         f"the demo needs {exc.name}: pip install 'secure-auth[demo]'", name="secure_auth.demo"
     ) from exc
 
-from ..keys import KeySet, write_keypair
+from secure_auth import KeySet, write_keypair
+
 from .app import Demo, create_app
 from .settings import CHEAP_HASH_ENV, DemoSettings
 

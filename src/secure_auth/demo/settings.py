@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import AuthConfig
+from secure_auth import AuthConfig
 
 __all__ = ["CHEAP_HASH_ENV", "DemoSettings"]
 

@@ -6,7 +6,7 @@ import re
 import time
 from datetime import UTC, datetime
 
-from ..errors import AuthError
+from secure_auth import AuthError
 
 __all__ = [
     "NOTICES",

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ..errors import StoreUnavailable
+from secure_auth import StoreUnavailable
 
 __all__ = [
     "LOGIN_MAX",
