@@ -62,8 +62,11 @@ def browser() -> Iterator[Any]:
     """One headless Chromium for the whole module (Debian's; never downloaded)."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         skip_or_fail(f"Chromium is missing at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("the Python package playwright is missing (the [dev] extra)")
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
