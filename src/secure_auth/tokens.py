@@ -15,8 +15,8 @@ claims (types, clock, ``iss``, ``aud``, ids). Embedded keys (``jwk``,
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
 import json
 import re
 import secrets
