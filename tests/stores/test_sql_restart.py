@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract.backend_sql import free_port
 
 from conftest import skip_or_fail
+from contract.backend_sql import free_port
 from secure_auth import StoreUnavailable
 from secure_auth.stores.sql import AsyncSQLStore, SQLStore
 
@@ -63,7 +63,9 @@ class PrivatePostgres:
     def start(self) -> None:
         options = f"-p {self.port} -h 127.0.0.1 -k {self.datadir} -F -c max_connections=20"
         log = str(self.datadir / "server.log")
-        self._run("pg_ctl", "start", "-w", "-D", str(self.datadir / "data"), "-l", log, "-o", options)
+        self._run(
+            "pg_ctl", "start", "-w", "-D", str(self.datadir / "data"), "-l", log, "-o", options
+        )
 
     def stop(self) -> None:
         self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.datadir / "data"))
@@ -105,7 +107,9 @@ def private_pg() -> Iterator[PrivatePostgres]:
         server.start()
     except subprocess.CalledProcessError as exc:
         log = datadir / "server.log"
-        detail = (exc.stderr or "").strip()[-500:] or (log.read_text()[-500:] if log.exists() else "")
+        detail = (exc.stderr or "").strip()[-500:] or (
+            log.read_text()[-500:] if log.exists() else ""
+        )
         shutil.rmtree(datadir, ignore_errors=True)
         skip_or_fail(f"private PostgreSQL did not start ({' '.join(exc.cmd[-3:])}): {detail}")
     try:
