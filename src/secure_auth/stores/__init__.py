@@ -6,8 +6,7 @@ imported lazily so their drivers stay optional extras.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     AsyncChallengeStore,
@@ -21,6 +20,12 @@ from .base import (
 )
 from .memory import MemorySessionStore, MemoryStore
 from .sqlite import SQLiteSessionStore, SQLiteStore
+
+if TYPE_CHECKING:
+    from .sql import AsyncSQLSessionStore as AsyncSQLSessionStore
+    from .sql import AsyncSQLStore as AsyncSQLStore
+    from .sql import SQLSessionStore as SQLSessionStore
+    from .sql import SQLStore as SQLStore
 
 __all__ = [
     "AsyncChallengeStore",
@@ -37,18 +42,19 @@ __all__ = [
     "SessionStore",
 ]
 
-# Optional stores, imported on first use: name -> module. Their drivers are
-# extras, and a missing one fails with the ``pip install`` line to run.
+# Optional backends, imported on first use so their drivers stay extras
+# (``from secure_auth.stores import SQLStore`` needs ``secure-auth[sql]``).
 _LAZY = {
-    "AsyncSQLSessionStore": "sql",
-    "AsyncSQLStore": "sql",
-    "SQLSessionStore": "sql",
-    "SQLStore": "sql",
+    "AsyncSQLSessionStore": ".sql",
+    "AsyncSQLStore": ".sql",
+    "SQLSessionStore": ".sql",
+    "SQLStore": ".sql",
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -162,7 +162,7 @@ def make_metadata(table_prefix: str = DEFAULT_TABLE_PREFIX) -> sa.MetaData:
         sa.Column("created_at", sa.Double(), nullable=False),
         sa.Column("expires_at", sa.Double(), nullable=False),
         sa.Column("last_used_at", sa.Double(), nullable=False),
-        sa.Column("refresh_generation", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("refresh_generation", sa.Integer(), nullable=False, server_default=sa.text("0")),
         sa.Column("rotated_at", sa.Double(), nullable=True),
         sa.Column("auth_method", sa.String(32), nullable=False, server_default="password"),
         sa.Column("user_agent", sa.Text(), nullable=True),
