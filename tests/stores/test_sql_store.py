@@ -339,15 +339,23 @@ def test_configuration_errors(tmp_path: Path) -> None:
         AsyncSQLStore(f"sqlite:///{tmp_path / 'x.db'}")
 
 
-def test_engine_passed_in_is_used_and_left_open(tmp_path: Path) -> None:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'own.db'}")
-    store = SQLStore(engine, table_prefix="mine_")
-    store.create_schema()
-    store.create_schema()  # idempotent
-    store.save_session(record("s1"))
+def test_engine_passed_in_commits_and_stays_open(db: DB) -> None:
+    """A plain engine of the application (not autocommit): writes still commit at once."""
+    ours = db.store()
+    engine = sa.create_engine(ours.engine.url)  # SQLAlchemy's defaults, not the store's
+    ours.close()
+    store = SQLStore(engine, table_prefix=db.prefix)
+    store.create_schema()  # the tables exist: idempotent
+    sid, uid = ids(2)
+    store.save_session(record(sid, uid))
+    assert store.rotate_refresh(sid, 0, NOW + 1) is True
     store.close()  # the application owns the engine: it stays usable
+    other = db.store()  # another engine sees the committed rows
+    assert other.get_session(sid, NOW + 1).refresh_generation == 1
+    other.close()
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM mine_sessions")).scalar() == 1
+        table = store.metadata.tables[f"{db.prefix}sessions"]
+        assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() >= 1
     engine.dispose()
 
 

@@ -327,12 +327,17 @@ def _masked(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _unavailable(store: object, operation: str, exc: BaseException) -> StoreUnavailable:
+def _scrub(text: str, url: URL) -> str:
+    """``text`` without the URL's password, should a driver ever repeat it."""
+    return text.replace(url.password, "***") if url.password else text
+
+
+def _unavailable(store: _SQLCore, operation: str, exc: BaseException) -> StoreUnavailable:
     """A safe one-line reason: the driver's first line, never SQL parameters."""
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     first = str(cause).strip().splitlines()[0][:200] if str(cause).strip() else ""
     detail = f"{type(cause).__name__}: {first}" if first else type(cause).__name__
-    return StoreUnavailable(f"{type(store).__name__}.{operation}: {detail}")
+    return StoreUnavailable(_scrub(f"{type(store).__name__}.{operation}: {detail}", store._url))
 
 
 _ENGINE_DEFAULTS: dict[str, Any] = {
@@ -376,8 +381,9 @@ def _create(url: str | URL, options: Mapping[str, Any], *, is_async: bool) -> An
             f"cannot use {_masked(parsed)}: {missing} is not installed{install}"
         ) from exc
     except (SQLAlchemyError, TypeError) as exc:
+        detail = _scrub(f"{type(exc).__name__}: {exc}", parsed)
         raise ConfigurationError(
-            f"cannot create an engine for {_masked(parsed)}: {type(exc).__name__}: {exc}"
+            f"cannot create an engine for {_masked(parsed)}: {detail}"
         ) from exc
 
 
@@ -537,17 +543,17 @@ class _SQLCore:
         return result.rowcount == 1
 
 
-def _retry(exc: SQLAlchemyError, attempt: int, idempotent: bool) -> bool:
+def _retry(exc: SQLAlchemyError, attempt: int, allowed: bool) -> bool:
     """Try again once on a fresh connection when a pooled one was found dead.
 
     The pool has then been invalidated, so the second attempt connects anew:
-    a restarted database costs no failed request. Only operations whose
-    repetition is harmless are retried (``save_passkey`` is not: a first
-    attempt that did commit would make the second report a duplicate).
+    a restarted database costs no failed request. A first attempt may have
+    been carried out before its connection died; repeating it is harmless
+    for every operation (a second compare-and-set or pop answers "no", which
+    fails closed) except ``save_passkey``, whose second attempt would report
+    a duplicate: that one is not retried.
     """
-    return (
-        idempotent and attempt == 0 and isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
+    return allowed and attempt == 0 and isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 # -- the blocking store ----------------------------------------------------------
@@ -604,7 +610,7 @@ class SQLStore(_SQLCore):
         """A store with its own engine; see the class for the arguments."""
         return cls(url, table_prefix=table_prefix, **engine_options)
 
-    def _run(self, op: Callable[..., _Op[_T]], *args: Any, idempotent: bool = True) -> _T:
+    def _run(self, op: Callable[..., _Op[_T]], *args: Any, retry: bool = True) -> _T:
         for attempt in range(2):
             try:
                 with self._engine.connect() as conn:
@@ -621,7 +627,7 @@ class SQLStore(_SQLCore):
                     except StopIteration as stop:
                         return stop.value  # type: ignore[no-any-return]
             except SQLAlchemyError as exc:
-                if _retry(exc, attempt, idempotent):
+                if _retry(exc, attempt, retry):
                     continue
                 raise _unavailable(self, op.__name__.lstrip("_"), exc) from exc
             except OSError as exc:
@@ -705,7 +711,7 @@ class SQLStore(_SQLCore):
 
     def save_passkey(self, credential: PasskeyCredential) -> bool:
         """``False`` when the id is taken. Raises: StoreUnavailable."""
-        return self._run(self._save_passkey, credential, idempotent=False)
+        return self._run(self._save_passkey, credential, retry=False)
 
     def get_passkey(self, credential_id: str) -> PasskeyCredential | None:
         """Raises: StoreUnavailable."""
@@ -773,7 +779,7 @@ class AsyncSQLStore(_SQLCore):
         """A store with its own engine; see :class:`SQLStore` for the arguments."""
         return cls(url, table_prefix=table_prefix, **engine_options)
 
-    async def _run(self, op: Callable[..., _Op[_T]], *args: Any, idempotent: bool = True) -> _T:
+    async def _run(self, op: Callable[..., _Op[_T]], *args: Any, retry: bool = True) -> _T:
         for attempt in range(2):
             try:
                 async with self._engine.connect() as conn:
@@ -790,7 +796,7 @@ class AsyncSQLStore(_SQLCore):
                     except StopIteration as stop:
                         return stop.value  # type: ignore[no-any-return]
             except SQLAlchemyError as exc:
-                if _retry(exc, attempt, idempotent):
+                if _retry(exc, attempt, retry):
                     continue
                 raise _unavailable(self, op.__name__.lstrip("_"), exc) from exc
             except OSError as exc:
@@ -874,7 +880,7 @@ class AsyncSQLStore(_SQLCore):
 
     async def save_passkey(self, credential: PasskeyCredential) -> bool:
         """``False`` when the id is taken. Raises: StoreUnavailable."""
-        return await self._run(self._save_passkey, credential, idempotent=False)
+        return await self._run(self._save_passkey, credential, retry=False)
 
     async def get_passkey(self, credential_id: str) -> PasskeyCredential | None:
         """Raises: StoreUnavailable."""
