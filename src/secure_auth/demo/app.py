@@ -199,6 +199,7 @@ class Demo:
             iso=text.iso_time,
             device=text.describe_device,
         )
+        env.globals["data_dir"] = str(settings.data_dir)
         self.templates = Jinja2Templates(env=env)
 
     # -- plumbing ----------------------------------------------------------------
