@@ -448,10 +448,26 @@ def test_endpoints_are_mounted_under_the_auth_path(sync_auth: Any) -> None:
         "login": "/api/auth/login",
         "refresh": "/api/auth/refresh",
         "logout": "/api/auth/logout",
+        "passkey_login_options": "/api/auth/passkey/login/options",
+        "passkey_login": "/api/auth/passkey/login",
+        "passkey_register_options": "/api/auth/passkey/register/options",
+        "passkey_register": "/api/auth/passkey/register",
+        "passkeys": "/api/auth/passkeys",
+        "passkey_rename": "/api/auth/passkeys/rename",
+        "passkey_delete": "/api/auth/passkeys/delete",
+        "passkeys_js": "/api/auth/passkeys.js",
     }
     assert WebConfig(auth_path="/api/auth").refresh_path == "/api/auth"
     assert auth.match("/api/auth/login") is not None
     assert auth.match("/api/auth") is None
+
+
+def test_passkey_routes_can_be_left_out(sync_auth: Any) -> None:
+    auth = sync_auth(WebConfig(passkeys=False))
+    assert [e.name for e in auth.endpoints] == ["login", "refresh", "logout"]
+    assert auth.match("/auth/passkey/login") is None
+    with pytest.raises(ConfigurationError):
+        auth.handle_sync("passkey_login", req("POST"))
 
 
 def test_web_exports_match_its_public_names() -> None:
