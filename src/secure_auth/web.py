@@ -27,9 +27,14 @@ The rules, in short (docs/frameworks.md has the long form):
   prefixes, which browsers only accept over https.
 * **Errors.** The body is ``{"error": "<code>"}`` and nothing else. Every
   token or session failure (malformed, expired, revoked, replayed) is
-  ``invalid_token``; every login failure is ``invalid_credentials``. A 401
-  carries an RFC 6750 ``WWW-Authenticate: Bearer realm=...`` challenge. A
-  store outage is 503, never a session and never a 200.
+  ``invalid_token``; every login failure is ``invalid_credentials``; every
+  passkey sign-in failure past the challenge is
+  ``passkey_verification_failed``. A 401 carries an RFC 6750
+  ``WWW-Authenticate: Bearer realm=...`` challenge. A store outage is 503,
+  never a session and never a 200.
+* **Passkeys.** The ceremonies are routes too (``/auth/passkey/...``,
+  ``/auth/passkeys``, ``/auth/passkeys.js``): sign-in follows the login
+  rules above; registration and management act for the session's user only.
 
 Blocking and ``async`` services share the logic the same way the core does:
 each operation is a generator (*flow*) that yields the calls it needs and is
