@@ -1157,8 +1157,8 @@ class WebAuth:
             ("ETag", etag),
             ("X-Content-Type-Options", "nosniff"),
         )
-        match = request.headers.get("if-none-match", "")
-        if etag in (tag.strip() for tag in match.split(",")):
+        tags = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+        if etag in tags or "*" in tags:
             return Response(304, headers[1:3])
         return Response(200, headers, body=body)
 
