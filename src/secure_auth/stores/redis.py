@@ -497,6 +497,10 @@ class _RedisPlans:
     def _user_key(self, tag: str, rest: str) -> str:
         return f"{self.prefix}:user:{{{tag}}}:{rest}"
 
+    def _in_user_slot(self, session_id: str, user_id: str) -> bool:
+        """Whether this user's session lives in the user's slot."""
+        return _session_tag(session_id) == _digest(user_id)
+
     def session_key(self, session_id: str) -> str:
         """The string holding one session.
 
@@ -529,10 +533,6 @@ class _RedisPlans:
     def challenge_key(self, key: str) -> str:
         """The string holding one challenge."""
         return f"{self.prefix}:challenge:{{{_digest(key)}}}"
-
-    def _in_user_slot(self, session_id: str, user_id: str) -> bool:
-        """Whether this user's session lives in the user's slot."""
-        return _session_tag(session_id) == _digest(user_id)
 
     # -- native TTL ------------------------------------------------------------
 
