@@ -422,14 +422,21 @@ async def test_usernameless_passkey_options_for_localhost(client: httpx.AsyncCli
     assert options["challenge"]
 
 
+async def test_registering_a_passkey_needs_a_session(client: httpx.AsyncClient) -> None:
+    response = await client.post("/auth/passkey/register/options", json={})
+    assert response.status_code == 401
+    assert response.json() == {"error": "authentication_required"}
+    await sign_up(client)
+    options = (await client.post("/auth/passkey/register/options", json={})).json()
+    assert options["rp"]["id"] == "localhost"
+    assert options["user"]["name"] == options["user"]["displayName"] == "alice"  # get_user_name
+
+
 async def test_add_a_passkey_then_sign_in_with_it_elsewhere(
     make_client: ClientFactory, authenticator: SoftAuthenticator
 ) -> None:
     laptop = make_client()
     await sign_up(laptop)
-    options = (await laptop.post("/auth/passkey/register/options", json={})).json()
-    assert options["rp"]["id"] == "localhost"
-    assert options["user"]["name"] == options["user"]["displayName"] == "alice"  # get_user_name
     stored = await add_passkey(laptop, authenticator)
     assert stored["label"] == "Firefox on Linux"  # named after the device that made it
     page = (await laptop.get("/account?notice=passkey_added")).text
