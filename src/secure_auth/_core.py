@@ -20,11 +20,13 @@ from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from ._passkey_flows import PasskeyFlows
 from .config import AuthConfig
 from .errors import (
     AuthError,
     ConfigurationError,
     InvalidCredentials,
+    InvalidPasswordHash,
     RefreshReuseDetected,
     SessionRevoked,
     StoreUnavailable,
@@ -34,7 +36,14 @@ from .events import AuthEvent, EventHook, log_event
 from .keys import KeySet, PrivateKeySource, PublicKeySource
 from .models import AuthTokens, SessionInfo, SessionRecord, TokenClaims
 from .passwords import PasswordHasher
-from .sessions import RefreshDecision, check_session, decide_refresh, new_session, token_expiries
+from .sessions import (
+    RefreshDecision,
+    check_session,
+    check_store_session_id,
+    decide_refresh,
+    new_session,
+    token_expiries,
+)
 from .stores.sqlite import SQLiteStore
 from .tokens import ACCESS_TYPE, REFRESH_TYPE, TokenCodec
 
@@ -121,8 +130,11 @@ def _user_fields(user: object) -> tuple[str, object]:
     return str(uid), stored
 
 
-class ServiceCore:
-    """State and flows shared by both faces. Not used directly."""
+class ServiceCore(PasskeyFlows):
+    """State and flows shared by both faces. Not used directly.
+
+    The passkey flows live in :class:`~secure_auth._passkey_flows.PasskeyFlows`.
+    """
 
     _async_face: bool = False
 
@@ -171,6 +183,15 @@ class ServiceCore:
             raise ConfigurationError(
                 f"session_store {type(store).__name__} lacks {', '.join(missing)}"
             )
+        # Optional hook: a store that mints its own session ids (the Redis
+        # store puts the user's hash tag in them). Plain and synchronous on
+        # every store, async ones too: it must not do I/O.
+        mint = getattr(store, "new_session_id", None)
+        if mint is not None and (not callable(mint) or inspect.iscoroutinefunction(mint)):
+            raise ConfigurationError(
+                f"{type(store).__name__}.new_session_id must be a plain (not async) method"
+            )
+        self._mint_session_id: Callable[[str], object] | None = mint
         if challenge_store is None and not _missing(store, _CHALLENGE_METHODS):
             challenge_store = store
         if passkey_store is None and not _missing(store, _PASSKEY_METHODS):
@@ -215,6 +236,10 @@ class ServiceCore:
             )
 
     # -- keys ----------------------------------------------------------------
+
+    def now(self) -> float:
+        """The service's clock (seconds since the epoch); injectable for tests."""
+        return self._clock()
 
     @property
     def keys(self) -> KeySet:
@@ -321,9 +346,16 @@ class ServiceCore:
     ) -> Flow[AuthTokens]:
         normalized = self._hasher.normalize(password)
         user_id, stored = _user_fields(user) if user is not None else (None, None)
+        broken_hash: InvalidPasswordHash | None = None
         if user is not None:
-            stored = self._hasher.check_hash(stored)
+            try:
+                stored = self._hasher.check_hash(stored)
+            except InvalidPasswordHash as exc:
+                # Still spend one hash: a broken record must not be told apart by timing.
+                broken_hash, stored = exc, None
         ok: bool = yield Blocking(self._hasher.verify, stored, normalized)
+        if broken_hash is not None:
+            raise broken_hash
         client = {"ip_address": ip_address, "user_agent": user_agent}
         if not ok:
             reason = "unknown_user" if user_id is None else "wrong_password"
@@ -349,10 +381,16 @@ class ServiceCore:
         self, user_id: str, auth_method: str, user_agent: str | None, ip_address: str | None
     ) -> Flow[AuthTokens]:
         now = self._clock()
+        session_id = None
+        if self._mint_session_id is not None:
+            session_id = check_store_session_id(
+                self._mint_session_id(user_id), type(self.session_store).__name__
+            )
         record = new_session(
             user_id,
             now,
             self.config,
+            session_id=session_id,
             auth_method=auth_method,
             user_agent=user_agent,
             ip_address=ip_address,
