@@ -60,6 +60,7 @@ def redis_backend(url: str = REDIS_URL, *, tag: str = "r") -> Backend:
     try:
         import redis
         import redis.asyncio
+
         from secure_auth.stores.redis import AsyncRedisStore, RedisStore
     except ImportError as exc:
         raise Unavailable(f"secure_auth.stores.redis is not available ({exc})") from None
@@ -159,6 +160,7 @@ def postgres_backend(url: str = POSTGRES_URL, *, tag: str = "p") -> Backend:
     try:
         import asyncpg  # noqa: F401
         import psycopg
+
         from secure_auth.stores.sql import AsyncSQLStore, SQLStore
     except ImportError as exc:
         raise Unavailable(f"secure_auth.stores.sql is not available ({exc})") from None

@@ -151,7 +151,7 @@ def run(bench: Bench, settings: Settings, backends: Sequence[str], folder: Path)
 
     if "sqlite" in backends:
         store = SQLiteStore(folder / "sessions.db")
-        workload = Workload.create(keys, config, SESSIONS)
+        workload = Workload.create(keys, config, SESSIONS, store=store)
         workload.save_into(store)
         store.close()
         env["SA_BENCH_SQLITE"] = str(folder / "sessions.db")
@@ -164,7 +164,7 @@ def run(bench: Bench, settings: Settings, backends: Sequence[str], folder: Path)
             if not reachable(REDIS_URL):
                 raise Unavailable(f"no Redis at {REDIS_URL}")
             rstore = RedisStore.from_url(REDIS_URL, prefix=redis_prefix)
-            workload = Workload.create(keys, config, SESSIONS)
+            workload = Workload.create(keys, config, SESSIONS, store=rstore)
             workload.save_into(rstore)
             env["SA_BENCH_REDIS"] = REDIS_URL
             env["SA_BENCH_REDIS_PREFIX"] = redis_prefix

@@ -23,6 +23,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from secure_auth import AuthConfig, KeySet, generate_keypair
 from secure_auth._bench import (
@@ -44,12 +45,16 @@ SMALL = 1_000
 SAMPLE = 2_000  # sessions per namespace that tokens are made for
 
 
-def records(count: int, now: float, config: AuthConfig) -> Iterator[SessionRecord]:
-    """``count`` live sessions of 50k users, made fast (no per-record dataclass rules)."""
+def records(
+    count: int, now: float, config: AuthConfig, store: Any = None
+) -> Iterator[SessionRecord]:
+    """``count`` live sessions of 50k users, with the ids ``store`` mints (as the service would)."""
+    mint = getattr(store, "new_session_id", None)
     for i in range(count):
+        user_id = f"user-{i % 50_000}"
         yield SessionRecord(
-            session_id=secrets.token_urlsafe(32),
-            user_id=f"user-{i % 50_000}",
+            session_id=mint(user_id) if mint is not None else secrets.token_urlsafe(32),
+            user_id=user_id,
             created_at=now,
             expires_at=now + config.session_max_age,
             last_used_at=now,
@@ -104,7 +109,7 @@ def fill_sqlite(backend: Backend, count: int, sample: Sampler) -> None:
         "session_id, user_id, created_at, expires_at, last_used_at, refresh_generation, "
         "rotated_at, auth_method, user_agent, ip_address"
     )
-    for batch in chunks(records(count, time.time(), AuthConfig()), 20_000):
+    for batch in chunks(records(count, time.time(), AuthConfig(), backend.store), 20_000):
         sample(batch)
         conn.executemany(
             f"INSERT INTO sessions ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -132,7 +137,7 @@ def fill_sqlite(backend: Backend, count: int, sample: Sampler) -> None:
 def fill_redis(backend: Backend, count: int, sample: Sampler) -> None:
     store = backend.store
     first = True
-    for batch in chunks(records(count, time.time(), AuthConfig()), 2_000):
+    for batch in chunks(records(count, time.time(), AuthConfig(), backend.store), 2_000):
         sample(batch)
         if first or not hasattr(store, "_save_session"):
             # The first save through the store loads its scripts; a store
@@ -172,7 +177,7 @@ def fill_postgres(backend: Backend, count: int, sample: Sampler) -> None:
                 "refresh_generation, auth_method, user_agent, ip_address) FROM STDIN"
             ) as copy,
         ):
-            for batch in chunks(records(count, time.time(), AuthConfig()), 20_000):
+            for batch in chunks(records(count, time.time(), AuthConfig(), backend.store), 20_000):
                 sample(batch)
                 for r in batch:
                     copy.write_row(

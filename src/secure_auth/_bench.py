@@ -482,11 +482,15 @@ class Workload:
         self.public_key = public_key
 
     @classmethod
-    def create(
-        cls, keys: KeySet, config: AuthConfig, count: int, now: float | None = None
-    ) -> Workload:
-        now = time.time() if now is None else now
-        records = [new_session(f"user-{i % 997}", now, config) for i in range(count)]
+    def create(cls, keys: KeySet, config: AuthConfig, count: int, *, store: Any = None) -> Workload:
+        """``count`` sessions of 997 users, with the ids ``store`` mints, as the service would."""
+        now = time.time()
+        mint = getattr(store, "new_session_id", None)
+        records = []
+        for i in range(count):
+            user_id = f"user-{i % 997}"
+            session_id = mint(user_id) if mint is not None else None
+            records.append(new_session(user_id, now, config, session_id=session_id))
         return cls(keys, config, records)
 
     def save_into(self, store: Any) -> None:
@@ -868,7 +872,7 @@ def run_core_goals(
     keys = KeySet.from_pem(*generate_keypair())
     config = AuthConfig()
     for backend in backends:
-        workload = Workload.create(keys, config, sessions)
+        workload = Workload.create(keys, config, sessions, store=backend.store)
         workload.save_into(backend.store)
         faces = Faces.open(backend, keys, config)
         try:
