@@ -2,8 +2,9 @@
 
 * Ticker: a task that sleeps 1 ms in a loop records the longest gap between
   two of its wake-ups while N logins run concurrently on ``AuthService``
-  (production Argon2id: 64 MiB, t=3, p=4). The same ticker with no logins
-  running is measured in the same run, for comparison.
+  (production Argon2id: 64 MiB, t=3, p=4); the median of three runs. The
+  same ticker with no logins running is measured in the same run: on a
+  shared machine it shows how much of the worst gap is not ours.
 * Memory: a child process runs M concurrent logins; this process samples
   the child's RSS with psutil every 2 ms. The bound: base + (semaphore size
   + 1) x 64 MiB, where the semaphore size is ``hash_concurrency`` (the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -29,19 +31,42 @@ PASSWORD = "correct horse battery staple"
 MIB = 2**20
 
 
-async def _ticker(stop: asyncio.Event, gaps: list[float]) -> None:
+class _Gaps:
+    """Gaps between ticks, in a buffer allocated up front: a list that grew
+    would now and then reallocate, and a large reallocation (an ``mremap``)
+    waits for the page faults of the Argon2 threads, which the loop would
+    then wrongly be charged for."""
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self.values = [0.0] * capacity
+        self.count = 0
+
+    def add(self, gap: float) -> None:
+        if self.count < len(self.values):
+            self.values[self.count] = gap
+            self.count += 1
+
+    def clear(self) -> None:
+        self.count = 0
+
+    def recorded(self) -> list[float]:
+        return self.values[: self.count]
+
+
+async def _ticker(stop: asyncio.Event, gaps: _Gaps) -> None:
     loop = asyncio.get_running_loop()
     last = loop.time()
     while not stop.is_set():
         await asyncio.sleep(0.001)
         now = loop.time()
-        gaps.append(now - last)
+        gaps.add(now - last)
         last = now
 
 
-async def _worst_gap(logins: int, service: AuthService, user: dict[str, Any]) -> float:
+async def _gaps(logins: int, service: AuthService, user: dict[str, Any]) -> tuple[float, float]:
+    """(worst, p99) gap of the ticker while ``logins`` run (none: for one second)."""
     stop = asyncio.Event()
-    gaps: list[float] = []
+    gaps = _Gaps()
     ticker = asyncio.create_task(_ticker(stop, gaps))
     await asyncio.sleep(0.05)
     gaps.clear()  # the ticker's own start-up
@@ -51,33 +76,43 @@ async def _worst_gap(logins: int, service: AuthService, user: dict[str, Any]) ->
         await asyncio.sleep(1.0)
     stop.set()
     await ticker
-    return max(gaps)
+    recorded = gaps.recorded()
+    return max(recorded), statistics.quantiles(recorded, n=100)[98]
 
 
 def ticker_goal(bench: Bench, settings: Settings) -> None:
     logins = 8 if settings.quick else 32
+    rounds = 1 if settings.quick else 3
     service = AuthService(*generate_keypair(), MemoryStore())
 
-    async def run() -> tuple[float, float]:
+    async def run() -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
         user = await service.register_user({"id": "u1", "password": PASSWORD})
-        idle = await _worst_gap(0, service, user)
-        busy = await _worst_gap(logins, service, user)
+        busy, idle = [], []
+        for _ in range(rounds):
+            idle.append(await _gaps(0, service, user))
+            busy.append(await _gaps(logins, service, user))
         await service.aclose()
         return busy, idle
 
     busy, idle = asyncio.run(run())
+    worst = statistics.median(b[0] for b in busy)
     bench.add(
         Row(
             goal="5",
             backend="memory async",
             what=f"worst 1 ms ticker gap, {logins} concurrent logins",
-            subject=busy,
+            subject=worst,
             reference=0.010,
-            ratio=busy / 0.010,
+            ratio=worst / 0.010,
             op="<=",
             target=1.0,
             unit="ms",
-            note=f"ratio = gap / 10 ms limit; idle ticker worst gap {idle * 1e3:.1f} ms",
+            note=(
+                f"ratio = gap / 10 ms; median of {rounds} runs; p99 gap "
+                f"{statistics.median(b[1] for b in busy) * 1e3:.1f} ms; the same ticker with "
+                f"no logins: worst {statistics.median(i[0] for i in idle) * 1e3:.1f} ms, p99 "
+                f"{statistics.median(i[1] for i in idle) * 1e3:.1f} ms"
+            ),
         )
     )
 

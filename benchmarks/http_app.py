@@ -10,6 +10,9 @@ environment variables so the server process needs no arguments:
   Starlette integration (the default when the integration is missing).
 
 ``/open`` answers the same JSON as the protected routes, without auth.
+``/sqlite-read`` and ``/redis-read`` do only the store read a protected
+request needs (one bare driver call for the session of the bearer token,
+no verification): the most a protected endpoint could reach with that store.
 """
 
 from __future__ import annotations
