@@ -11,10 +11,12 @@ from .base import (
     AsyncMinimalSessionStore,
     AsyncPasskeyStore,
     AsyncSessionStore,
+    AsyncThrottleStore,
     ChallengeStore,
     MinimalSessionStore,
     PasskeyStore,
     SessionStore,
+    ThrottleStore,
 )
 from .memory import MemorySessionStore, MemoryStore
 from .sqlite import SQLiteSessionStore, SQLiteStore
@@ -24,6 +26,7 @@ __all__ = [
     "AsyncMinimalSessionStore",
     "AsyncPasskeyStore",
     "AsyncSessionStore",
+    "AsyncThrottleStore",
     "ChallengeStore",
     "MemorySessionStore",
     "MemoryStore",
@@ -32,4 +35,5 @@ __all__ = [
     "SQLiteSessionStore",
     "SQLiteStore",
     "SessionStore",
+    "ThrottleStore",
 ]
