@@ -1,0 +1,86 @@
+"""Which address is the client: spoofed X-Forwarded-For must never win."""
+
+from __future__ import annotations
+
+import pytest
+
+from secure_auth.clientip import client_ip, parse_ip
+
+PROXY = "10.0.0.5"
+
+
+def test_without_trusted_proxies_the_header_is_ignored() -> None:
+    assert client_ip("203.0.113.9", "1.2.3.4", 0) == "203.0.113.9"
+
+
+def test_spoofed_forwarded_for_is_ignored_when_no_proxy_is_trusted() -> None:
+    # A client talking to the app directly sends its own header.
+    assert client_ip("203.0.113.9", "127.0.0.1, 198.51.100.1", 0) == "203.0.113.9"
+
+
+def test_one_trusted_proxy_gives_the_address_it_appended() -> None:
+    assert client_ip(PROXY, "203.0.113.9", 1) == "203.0.113.9"
+
+
+def test_spoofed_entries_left_of_the_proxys_entry_are_ignored() -> None:
+    # The client sent "X-Forwarded-For: 127.0.0.1"; the proxy appended its peer.
+    assert client_ip(PROXY, "127.0.0.1, 203.0.113.9", 1) == "203.0.113.9"
+    assert client_ip(PROXY, "1.1.1.1, 2.2.2.2, 3.3.3.3, 203.0.113.9", 1) == "203.0.113.9"
+
+
+def test_two_proxies_each_append_one_entry() -> None:
+    # client -> CDN (appends client) -> load balancer (appends CDN) -> app
+    assert client_ip(PROXY, "6.6.6.6, 203.0.113.9, 198.51.100.20", 2) == "203.0.113.9"
+
+
+def test_several_header_lines_joined_with_commas() -> None:
+    assert client_ip(PROXY, "6.6.6.6,203.0.113.9", 1) == "203.0.113.9"
+
+
+def test_request_that_bypassed_the_proxy_gets_its_peer_address() -> None:
+    assert client_ip("203.0.113.9", None, 1) == "203.0.113.9"
+    assert client_ip("203.0.113.9", "", 2) == "203.0.113.9"
+
+
+def test_shorter_chain_than_configured_gives_the_leftmost_real_hop() -> None:
+    assert client_ip(PROXY, "203.0.113.9", 3) == "203.0.113.9"
+
+
+def test_garbage_in_the_trusted_part_stops_at_the_last_good_address() -> None:
+    assert client_ip(PROXY, "203.0.113.9, not-an-ip", 2) == PROXY
+    assert client_ip(PROXY, "<script>, 203.0.113.9", 2) == "203.0.113.9"
+    assert client_ip(PROXY, "unknown", 1) == PROXY
+
+
+def test_ports_brackets_and_zones_are_stripped() -> None:
+    assert client_ip(PROXY, "203.0.113.9:51234", 1) == "203.0.113.9"
+    assert client_ip(PROXY, "[2001:db8::1]:443", 1) == "2001:db8::1"
+    assert client_ip("[2001:DB8::1]", None, 0) == "2001:db8::1"
+    assert parse_ip("fe80::1%eth0") == "fe80::1"
+    assert parse_ip('"192.0.2.1"') == "192.0.2.1"
+
+
+@pytest.mark.parametrize("bad", [None, "", "localhost", "unix:/run/sock", "[::1", "999.1.1.1"])
+def test_non_addresses_are_none(bad: str | None) -> None:
+    assert parse_ip(bad) is None
+    assert client_ip(bad, "203.0.113.9", 1) is None
+
+
+def test_negative_proxy_count_is_refused() -> None:
+    with pytest.raises(ValueError):
+        client_ip(PROXY, None, -1)
+
+
+def test_spoofed_header_cannot_buy_a_fresh_throttling_budget(keypair, clock) -> None:
+    """End to end: an attacker varying X-Forwarded-For stays one client."""
+    from conftest import CHEAP
+    from secure_auth import InvalidCredentials, MemoryStore, SyncAuthService, Throttled
+
+    auth = SyncAuthService(*keypair, MemoryStore(), config=CHEAP, clock=clock)
+    alice = auth.register_user({"id": "alice", "password": "pw"})
+    for i in range(5):
+        ip = client_ip(PROXY, f"10.9.9.{i}, 203.0.113.66", 1)
+        with pytest.raises(InvalidCredentials):
+            auth.login(alice, "guess", ip_address=ip)
+    with pytest.raises(Throttled):
+        auth.login(alice, "guess", ip_address=client_ip(PROXY, "10.9.9.99, 203.0.113.66", 1))
