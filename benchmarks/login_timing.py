@@ -21,6 +21,7 @@ difference. ``--markdown`` prints the table for BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import math
 import platform
@@ -140,10 +141,8 @@ def measure(rounds: int, config: AuthConfig, seed: int) -> dict[str, list[float]
 
 def _timed(call: Callable[[], None]) -> float:
     start = time.perf_counter_ns()
-    try:
+    with contextlib.suppress(InvalidCredentials):
         call()
-    except InvalidCredentials:
-        pass
     return (time.perf_counter_ns() - start) / 1e6  # ms
 
 
