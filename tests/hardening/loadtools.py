@@ -33,20 +33,30 @@ def outcome_of(exc: BaseException) -> str:
 class Tally:
     """Every validation of a run, in the order each worker made them."""
 
-    records: list[tuple[float, str]] = field(default_factory=list)
+    records: list[tuple[float, str, float]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, start: float, outcome: str) -> None:
+        end = time.perf_counter()
         with self.lock:
-            self.records.append((start, outcome))
+            self.records.append((start, outcome, end))
 
     def __len__(self) -> int:
         return len(self.records)
 
     def between(self, start: float, end: float = float("inf")) -> dict[str, int]:
+        """Outcomes of the validations that *started* in ``[start, end)``."""
         counts: dict[str, int] = {}
-        for s, outcome in list(self.records):
+        for s, outcome, _ in list(self.records):
             if start <= s < end:
+                counts[outcome] = counts.get(outcome, 0) + 1
+        return counts
+
+    def within(self, start: float, end: float) -> dict[str, int]:
+        """Outcomes of the validations that started *and ended* in ``[start, end)``."""
+        counts: dict[str, int] = {}
+        for s, outcome, e in list(self.records):
+            if start <= s and e < end:
                 counts[outcome] = counts.get(outcome, 0) + 1
         return counts
 

@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,6 +65,7 @@ class _Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=self._preexec,
+            start_new_session=True,  # its own process group: kill() takes every child
         )
         deadline = time.monotonic() + timeout
         while not self._ready():
@@ -74,9 +76,16 @@ class _Server:
             time.sleep(0.05)
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown, no goodbye to clients."""
+        """SIGKILL to the whole process group: no shutdown, no goodbye to clients.
+
+        The group matters for PostgreSQL: its backends outlive a killed
+        postmaster for a while, and would keep answering open connections.
+        """
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                self.process.kill()
             self.process.wait(10)
         self.process = None
         deadline = time.monotonic() + 5
@@ -141,10 +150,12 @@ class PostgresServer(_Server):
     """A throwaway PostgreSQL cluster (``initdb``) with trust auth on loopback.
 
     PostgreSQL refuses to run as root, so as root the cluster belongs to,
-    and runs as, the ``postgres`` system user.
+    and runs as, the ``postgres`` system user, in a folder of its own
+    (pytest's temp folders are private to root). :meth:`remove` deletes it.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="secure-auth-pg-"))
         self.folder = folder
         self.data = folder / "pgdata"
         self.port = free_port()
@@ -179,6 +190,10 @@ class PostgresServer(_Server):
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.decode()[-500:]}")
+
+    def remove(self) -> None:
+        self.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def _drop(self) -> None:
         if self.uid is not None and self.gid is not None:

@@ -7,7 +7,10 @@ by when each validation *started*:
 
 * before the kill: successes;
 * from the kill until the restart begins: **zero** successes, every one a
-  ``StoreUnavailable`` (never "valid", never a raw driver error);
+  ``StoreUnavailable`` (never "valid", never a raw driver error). Counted
+  are the validations that started after the server was dead and ended
+  before it was started again: the drivers retry, and a retry that lands
+  on the restarted server rightly succeeds;
 * after the server is back: successes again, from the same service and
   store objects (no restart of the application).
 """
@@ -33,17 +36,18 @@ BEFORE, WHILE_DOWN, AFTER = 300, 100, 300
 
 
 class Marks:
-    killed = restarting = up = 0.0
+    killing = killed = restarting = up = 0.0
 
 
 def check(tally: Tally, marks: Marks) -> None:
-    before = tally.between(0.0, marks.killed)
-    down = tally.between(marks.killed, marks.restarting)
+    # A validation in flight when the server dies fails: only outages, no errors.
+    before = tally.between(0.0, marks.killing)
+    down = tally.within(marks.killed, marks.restarting)
     after = tally.between(marks.up)
-    assert set(before) == {OK}, before
+    assert set(before) <= {OK, DOWN} and before.get(OK, 0) >= BEFORE // 2, before
     assert down.get(OK, 0) == 0, f"validations succeeded while the server was down: {down}"
     assert set(down) == {DOWN} and down[DOWN] >= WHILE_DOWN, down
-    assert after.get(OK, 0) >= AFTER, after
+    assert set(after) <= {OK, DOWN} and after.get(OK, 0) >= AFTER, after
     # Once back, every validation succeeds (the pool reconnected by itself).
     late = tally.between(marks.up + (time.perf_counter() - marks.up) / 2)
     assert set(late) == {OK}, late
@@ -56,6 +60,7 @@ def count_since(tally: Tally, start: float, outcome: str) -> int:
 def sync_scenario(server: Any, marks: Marks) -> Any:
     def scenario(tally: Tally) -> None:
         wait_for(lambda: len(tally) >= BEFORE, 30, "validations before the kill")
+        marks.killing = time.perf_counter()
         server.kill()
         marks.killed = time.perf_counter()
         wait_for(lambda: count_since(tally, marks.killed, DOWN) >= WHILE_DOWN, 60, "outage seen")
@@ -70,6 +75,7 @@ def sync_scenario(server: Any, marks: Marks) -> Any:
 def async_scenario(server: Any, marks: Marks) -> Any:
     async def scenario(tally: Tally) -> None:
         await await_for(lambda: len(tally) >= BEFORE, 30, "validations before the kill")
+        marks.killing = time.perf_counter()
         await asyncio.to_thread(server.kill)
         marks.killed = time.perf_counter()
         await await_for(
@@ -129,12 +135,14 @@ def test_redis_killed_mid_traffic_tasks(tmp_path: Path, keypair) -> None:
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def postgres() -> Any:
     pytest.importorskip("secure_auth.stores.sql")
-    server = PostgresServer(tmp_path_factory.mktemp("pg"))
-    server.start()
-    yield server
-    server.kill()
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
 
 
 def test_postgresql_restarted_mid_traffic_threads(postgres: PostgresServer, keypair) -> None:
@@ -160,7 +168,9 @@ def test_postgresql_restarted_mid_traffic_tasks(postgres: PostgresServer, keypai
     marks = Marks()
 
     async def main() -> Tally:
-        store = AsyncSQLStore(postgres.async_url, table_prefix="async_", connect_args={"timeout": 2})
+        store = AsyncSQLStore(
+            postgres.async_url, table_prefix="async_", connect_args={"timeout": 2}
+        )
         await store.create_schema()
         auth = AuthService(*keypair, store, config=CHEAP)
         try:
