@@ -26,6 +26,7 @@ from .errors import (
     AuthError,
     ConfigurationError,
     InvalidCredentials,
+    InvalidPasswordHash,
     PasskeyError,
     RefreshReuseDetected,
     SessionError,
@@ -252,6 +253,10 @@ class ServiceCore(ThrottleFlows):
 
     # -- keys ----------------------------------------------------------------
 
+    def now(self) -> float:
+        """The service's clock (seconds since the epoch); injectable for tests."""
+        return self._clock()
+
     @property
     def keys(self) -> KeySet:
         return self._codec.keys
@@ -358,8 +363,13 @@ class ServiceCore(ThrottleFlows):
     ) -> Flow[AuthTokens]:
         normalized = self._hasher.normalize(password)
         user_id, stored = _user_fields(user) if user is not None else (None, None)
+        broken_hash: InvalidPasswordHash | None = None
         if user is not None:
-            stored = self._hasher.check_hash(stored)
+            try:
+                stored = self._hasher.check_hash(stored)
+            except InvalidPasswordHash as exc:
+                # Still spend one hash: a broken record must not be told apart by timing.
+                broken_hash, stored = exc, None
         client = {"ip_address": ip_address, "user_agent": user_agent}
         if account is not None and not isinstance(account, str):
             raise ConfigurationError("account must be the login name as a string")
@@ -376,6 +386,8 @@ class ServiceCore(ThrottleFlows):
             scopes, now, operation="login", user_id=user_id, client=client
         )
         ok: bool = yield Blocking(self._hasher.verify, stored, normalized)
+        if broken_hash is not None:
+            raise broken_hash
         if not ok:
             reason = "unknown_user" if user_id is None else "wrong_password"
             yield self._event("login_failed", user_id=user_id, reason=reason, **client)

@@ -6,6 +6,8 @@ imported lazily so their drivers stay optional extras.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .base import (
     AsyncChallengeStore,
     AsyncMinimalSessionStore,
@@ -20,6 +22,12 @@ from .base import (
 )
 from .memory import MemorySessionStore, MemoryStore
 from .sqlite import SQLiteSessionStore, SQLiteStore
+
+if TYPE_CHECKING:
+    from .redis import AsyncRedisSessionStore as AsyncRedisSessionStore
+    from .redis import AsyncRedisStore as AsyncRedisStore
+    from .redis import RedisSessionStore as RedisSessionStore
+    from .redis import RedisStore as RedisStore
 
 __all__ = [
     "AsyncChallengeStore",
@@ -37,3 +45,20 @@ __all__ = [
     "SessionStore",
     "ThrottleStore",
 ]
+
+# Optional backends, imported on first use so their drivers stay extras
+# (``from secure_auth.stores import RedisStore`` needs ``secure-auth[redis]``).
+_LAZY = {
+    "AsyncRedisSessionStore": ".redis",
+    "AsyncRedisStore": ".redis",
+    "RedisSessionStore": ".redis",
+    "RedisStore": ".redis",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

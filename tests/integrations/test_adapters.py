@@ -1,0 +1,547 @@
+"""One behavioural suite, run unchanged over every framework adapter.
+
+Starlette, FastAPI, Flask, Django (WSGI with sync views and decorator; ASGI
+with async views and the class-based-view mixin), aiohttp, and the plain
+ASGI and WSGI middleware all answer the same requests the same way, because
+every decision lives in ``secure_auth.web``. See ``_apps.py`` for the apps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _apps import ADAPTERS, NEEDS, Env, Target, build, parse_set_cookie, require
+
+from conftest import CHEAP, Clock
+from secure_auth import MemoryStore, SQLiteStore, SyncAuthService
+from secure_auth.web import WebConfig
+
+WEB = WebConfig(realm="tests")
+ACCESS = WEB.access_cookie_name  # __Host-access_token
+REFRESH = WEB.refresh_cookie_name  # __Secure-refresh_token
+EVIL = "https://evil.example"
+INVALID = {"error": "invalid_token"}
+
+
+@pytest.fixture(scope="module")
+def users(keypair: tuple[bytes, bytes]) -> dict[str, dict[str, str]]:
+    hasher = SyncAuthService(keypair[0], keypair[1], MemoryStore(), config=CHEAP)
+    return {"alice": {"id": "u1", "password": hasher.hash_password("wonderland")}}
+
+
+Factory = Callable[..., AbstractAsyncContextManager[Target]]
+
+
+@pytest.fixture(params=ADAPTERS)
+async def make_app(
+    request: pytest.FixtureRequest,
+    keypair: tuple[bytes, bytes],
+    clock: Clock,
+    users: dict[str, dict[str, str]],
+) -> AsyncIterator[Factory]:
+    """Build the parametrized adapter's app over a store (memory by default)."""
+    require(*NEEDS[request.param])
+
+    def make(store: object | None = None, web: WebConfig = WEB) -> Any:
+        env = Env(keypair, clock, CHEAP, web, users, store if store is not None else MemoryStore())
+        return build(request.param, env)
+
+    yield make
+
+
+@pytest.fixture
+async def app(make_app: Factory) -> AsyncIterator[Target]:
+    async with make_app() as target:
+        yield target
+
+
+def assert_challenge(response: Any, error: str | None) -> None:
+    assert response.status_code == 401
+    expected = 'Bearer realm="tests"' + (f', error="{error}"' if error else "")
+    assert response.headers["www-authenticate"] == expected
+    assert response.headers["cache-control"] == "no-store"
+
+
+# -- authentication ------------------------------------------------------------------
+
+
+async def test_no_token_is_401_with_a_challenge(app: Target) -> None:
+    response = await app.request("GET", "/me")
+    assert_challenge(response, None)
+    assert response.json() == {"error": "authentication_required"}
+
+
+async def test_valid_bearer_token_reaches_the_handler(app: Target) -> None:
+    tokens = await app.login()
+    response = await app.request("GET", "/me", bearer=tokens["access_token"], cookies=False)
+    assert response.status_code == 200
+    assert response.json() == {"user_id": "u1", "session_id": tokens["session_id"]}
+
+
+async def test_valid_cookie_reaches_the_handler(app: Target) -> None:
+    tokens = await app.login()
+    response = await app.request("GET", "/me")
+    assert response.status_code == 200
+    assert response.json() == {"user_id": "u1", "session_id": tokens["session_id"]}
+
+
+async def test_forged_token_is_refused(app: Target) -> None:
+    tokens = await app.login()
+    header, payload, signature = tokens["access_token"].split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    response = await app.request("GET", "/me", bearer=forged, cookies=False)
+    assert_challenge(response, "invalid_token")
+    assert response.json() == INVALID
+
+
+async def test_bad_expired_and_revoked_tokens_get_one_answer(app: Target, clock: Clock) -> None:
+    answers = []
+    answers.append(await app.request("GET", "/me", bearer="garbage", cookies=False))
+    answers.append(await app.request("GET", "/me", bearer="not a token", cookies=False))
+    tokens = await app.login()
+    revoked = await app.login()
+    response = await app.request("POST", "/auth/logout", bearer=revoked["access_token"])
+    assert response.status_code == 204
+    answers.append(await app.request("GET", "/me", bearer=revoked["access_token"], cookies=False))
+    clock.advance(CHEAP.access_token_ttl + 1)
+    answers.append(await app.request("GET", "/me", bearer=tokens["access_token"], cookies=False))
+    for response in answers:
+        assert_challenge(response, "invalid_token")
+        assert response.json() == INVALID
+
+
+async def test_expired_cookie_is_refused(app: Target, clock: Clock) -> None:
+    await app.login()
+    clock.advance(CHEAP.access_token_ttl + 1)
+    response = await app.request("GET", "/me")
+    assert_challenge(response, "invalid_token")
+
+
+async def test_logout_ends_the_session(app: Target) -> None:
+    tokens = await app.login()
+    response = await app.request("POST", "/auth/logout", headers={"Origin": app.origin})
+    assert response.status_code == 204
+    cleared = {parse_set_cookie(h)[0]: parse_set_cookie(h)[2] for h in app.set_cookies}
+    assert cleared[ACCESS]["max-age"] == "0"
+    assert cleared[REFRESH]["max-age"] == "0"
+    assert app.jar == {}
+    response = await app.request("GET", "/me", bearer=tokens["access_token"], cookies=False)
+    assert_challenge(response, "invalid_token")
+
+
+async def test_logout_with_expired_access_token_and_refresh_token_ends_the_session(
+    app: Target, clock: Clock
+) -> None:
+    tokens = await app.login()
+    clock.advance(CHEAP.access_token_ttl + 1)
+    response = await app.request(
+        "POST",
+        "/auth/logout",
+        bearer=tokens["access_token"],
+        json_body={"refresh_token": tokens["refresh_token"]},
+        cookies=False,
+    )
+    assert response.status_code == 204
+    response = await app.request(
+        "POST", "/auth/refresh", json_body={"refresh_token": tokens["refresh_token"]}
+    )
+    assert_challenge(response, "invalid_token")
+
+
+async def test_browser_logout_with_expired_access_cookie_still_revokes_the_session(
+    app: Target, clock: Clock
+) -> None:
+    tokens = await app.login()
+    clock.advance(CHEAP.access_token_ttl + 1)  # the jar still holds the stale access cookie
+    response = await app.request("POST", "/auth/logout", headers={"Origin": app.origin})
+    assert response.status_code == 204
+    # Revoked on the server, not only forgotten by the browser:
+    response = await app.request(
+        "POST", "/auth/refresh", json_body={"refresh_token": tokens["refresh_token"]}, cookies=False
+    )
+    assert_challenge(response, "invalid_token")
+
+
+async def test_logout_without_credentials_is_401(app: Target) -> None:
+    response = await app.request("POST", "/auth/logout")
+    assert_challenge(response, None)
+
+
+async def test_optional_route_serves_anonymous_and_signed_in_callers(app: Target) -> None:
+    assert (await app.request("GET", "/maybe")).json() == {"user_id": None}
+    response = await app.request("GET", "/maybe", bearer="garbage")
+    assert response.status_code == 200
+    assert response.json() == {"user_id": None}
+    tokens = await app.login()
+    response = await app.request("GET", "/maybe", bearer=tokens["access_token"])
+    assert response.json() == {"user_id": "u1"}
+
+
+# -- login ----------------------------------------------------------------------------
+
+
+async def test_login_sets_hardened_cookies_and_returns_tokens(app: Target) -> None:
+    response = await app.request(
+        "POST",
+        "/auth/login",
+        json_body={"login": "alice", "password": "wonderland"},
+        headers={"Origin": app.origin},
+    )
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == CHEAP.access_token_ttl
+    cookies = {
+        name: (value, attrs) for name, value, attrs in map(parse_set_cookie, app.set_cookies)
+    }
+    assert set(cookies) == {ACCESS, REFRESH}
+    access_value, access = cookies[ACCESS]
+    refresh_value, refresh = cookies[REFRESH]
+    assert access_value == body["access_token"]
+    assert refresh_value == body["refresh_token"]
+    for attrs in (access, refresh):
+        assert {"secure", "httponly"} <= set(attrs)
+        assert attrs["samesite"].lower() == "lax"
+        assert "domain" not in attrs
+    assert access["path"] == "/"
+    assert access["max-age"] == str(CHEAP.access_token_ttl)
+    assert refresh["path"] == "/auth"
+    assert refresh["max-age"] == str(CHEAP.refresh_token_ttl)
+
+
+async def test_login_accepts_a_form(app: Target) -> None:
+    response = await app.request(
+        "POST",
+        "/auth/login",
+        content=b"login=alice&password=wonderland",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": app.origin},
+    )
+    assert response.status_code == 200
+    assert response.json()["user_id"] == "u1"
+
+
+async def test_login_failures_collapse_to_one_answer(app: Target) -> None:
+    attempts = [
+        {"login": "alice", "password": "wrong"},
+        {"login": "mallory", "password": "wonderland"},
+        {"login": "alice", "password": "x" * 5000},
+        {"login": "alice", "password": ""},
+    ]
+    for credentials in attempts:
+        response = await app.request("POST", "/auth/login", json_body=credentials)
+        assert_challenge(response, None)
+        assert response.json() == {"error": "invalid_credentials"}
+        assert "set-cookie" not in response.headers
+
+
+async def test_malformed_login_is_400(app: Target) -> None:
+    for content, media in [
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b'{"login": 5, "password": "x"}', "application/json"),
+        (b"<xml/>", "application/xml"),
+        (b"x" * (WEB.max_body_bytes + 1), "application/json"),
+    ]:
+        response = await app.request(
+            "POST", "/auth/login", content=content, headers={"Content-Type": media}
+        )
+        assert response.status_code == 400, content[:20]
+        assert response.json() == {"error": "invalid_request"}
+
+
+async def test_wrong_method_on_an_auth_route_is_405(app: Target) -> None:
+    response = await app.request("GET", "/auth/login")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.json() == {"error": "method_not_allowed"}
+
+
+# -- refresh ---------------------------------------------------------------------------
+
+
+async def test_refresh_rotates_the_cookies(app: Target, clock: Clock) -> None:
+    first = await app.login()
+    clock.advance(60)
+    response = await app.request("POST", "/auth/refresh", headers={"Origin": app.origin})
+    assert response.status_code == 200
+    cookies = {name: value for name, value, _ in map(parse_set_cookie, app.set_cookies)}
+    assert set(cookies) == {ACCESS, REFRESH}
+    assert cookies[ACCESS] != first["access_token"]
+    assert cookies[REFRESH] != first["refresh_token"]
+    assert app.jar[(REFRESH, "/auth")] == cookies[REFRESH]
+    response = await app.request("GET", "/me")
+    assert response.json()["session_id"] == first["session_id"]
+
+
+async def test_refresh_with_a_body_token(app: Target) -> None:
+    first = await app.login()
+    response = await app.request(
+        "POST", "/auth/refresh", json_body={"refresh_token": first["refresh_token"]}, cookies=False
+    )
+    assert response.status_code == 200
+    second = response.json()
+    assert second["session_id"] == first["session_id"]
+    me = await app.request("GET", "/me", bearer=second["access_token"], cookies=False)
+    assert me.status_code == 200
+
+
+async def test_replayed_refresh_token_ends_the_session(app: Target, clock: Clock) -> None:
+    first = await app.login()
+    stolen = first["refresh_token"]
+    response = await app.request("POST", "/auth/refresh", headers={"Origin": app.origin})
+    assert response.status_code == 200
+    fresh = app.jar[(ACCESS, "/")]
+    clock.advance(CHEAP.refresh_grace_period + 1)
+    replay = await app.request(
+        "POST", "/auth/refresh", json_body={"refresh_token": stolen}, cookies=False
+    )
+    assert_challenge(replay, "invalid_token")
+    assert replay.json() == INVALID
+    # The legitimate client's fresh tokens died with the session.
+    response = await app.request("GET", "/me", bearer=fresh, cookies=False)
+    assert_challenge(response, "invalid_token")
+
+
+async def test_refresh_without_a_token_is_401(app: Target) -> None:
+    response = await app.request("POST", "/auth/refresh", headers={"Origin": app.origin})
+    assert_challenge(response, None)
+
+
+async def test_refresh_with_an_access_token_is_refused(app: Target) -> None:
+    tokens = await app.login()
+    response = await app.request(
+        "POST", "/auth/refresh", json_body={"refresh_token": tokens["access_token"]}
+    )
+    assert_challenge(response, "invalid_token")
+
+
+# -- CSRF -------------------------------------------------------------------------------
+
+
+async def test_cross_site_post_with_cookie_is_refused(app: Target) -> None:
+    await app.login()
+    response = await app.request("POST", "/me", headers={"Origin": EVIL})
+    assert response.status_code == 403
+    assert response.json() == {"error": "csrf_rejected"}
+
+
+async def test_same_origin_post_with_cookie_is_accepted(app: Target) -> None:
+    await app.login()
+    response = await app.request("POST", "/me", headers={"Origin": app.origin})
+    assert response.status_code == 200
+    assert response.json()["user_id"] == "u1"
+
+
+async def test_post_with_cookie_and_sec_fetch_site_same_origin_is_accepted(app: Target) -> None:
+    await app.login()
+    response = await app.request("POST", "/me", headers={"Sec-Fetch-Site": "same-origin"})
+    assert response.status_code == 200
+
+
+async def test_cross_site_post_by_sec_fetch_site_is_refused(app: Target) -> None:
+    await app.login()
+    response = await app.request("POST", "/me", headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
+
+
+async def test_post_with_cookie_and_no_origin_is_refused(app: Target) -> None:
+    # What an old browser sends for a form another site submits.
+    await app.login()
+    response = await app.request("POST", "/me")
+    assert response.status_code == 403
+
+
+async def test_null_origin_post_with_cookie_is_refused(app: Target) -> None:
+    # Sandboxed iframes and some redirects send "Origin: null".
+    await app.login()
+    response = await app.request("POST", "/me", headers={"Origin": "null"})
+    assert response.status_code == 403
+
+
+async def test_sibling_origin_post_with_cookie_is_refused(app: Target) -> None:
+    await app.login()
+    sibling = app.origin.replace("://", "://evil.")
+    response = await app.request("POST", "/me", headers={"Origin": sibling})
+    assert response.status_code == 403
+
+
+async def test_bearer_post_needs_no_origin(app: Target) -> None:
+    tokens = await app.login()
+    response = await app.request(
+        "POST", "/me", bearer=tokens["access_token"], headers={"Origin": EVIL}, cookies=False
+    )
+    assert response.status_code == 200
+
+
+async def test_cross_site_get_with_cookie_is_served(app: Target) -> None:
+    # Safe methods change nothing; SameSite=Lax already limits what they see.
+    await app.login()
+    response = await app.request("GET", "/me", headers={"Origin": EVIL})
+    assert response.status_code == 200
+
+
+async def test_cross_site_login_is_refused(app: Target) -> None:
+    # Login CSRF: signing the victim into the attacker's account.
+    for headers in ({"Origin": EVIL}, {"Sec-Fetch-Site": "cross-site"}):
+        response = await app.request(
+            "POST",
+            "/auth/login",
+            json_body={"login": "alice", "password": "wonderland"},
+            headers=headers,
+        )
+        assert response.status_code == 403
+        assert "set-cookie" not in response.headers
+
+
+async def test_cross_site_refresh_with_cookie_is_refused(app: Target) -> None:
+    await app.login()
+    response = await app.request("POST", "/auth/refresh", headers={"Origin": EVIL})
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+
+
+async def test_cross_site_logout_is_refused(app: Target) -> None:
+    await app.login()
+    response = await app.request("POST", "/auth/logout", headers={"Origin": EVIL})
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+    assert (await app.request("GET", "/me")).status_code == 200
+
+
+async def test_trusted_origin_post_with_cookie_is_accepted(make_app: Factory) -> None:
+    web = WEB.replace(trusted_origins=("https://app.example",))
+    async with make_app(web=web) as app:
+        await app.login()
+        response = await app.request("POST", "/me", headers={"Origin": "https://app.example"})
+        assert response.status_code == 200
+
+
+# -- store outages ------------------------------------------------------------------------
+
+
+class FlakyBackend:
+    """Stands for the application's own database client."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[str, datetime]] = {}
+        self.down = False
+
+    def check(self) -> None:
+        if self.down:
+            raise ConnectionError("backend unreachable")
+
+
+class MinimalStore:
+    """An application's three-method store over its own backend."""
+
+    def __init__(self, backend: FlakyBackend) -> None:
+        self.backend = backend
+
+    def save_session(self, session_id: str, user_id: str, expires_at: datetime) -> None:
+        self.backend.check()
+        self.backend.rows[session_id] = (user_id, expires_at)
+
+    def is_session_valid(self, session_id: str) -> bool:
+        self.backend.check()
+        return session_id in self.backend.rows
+
+    def delete_session(self, session_id: str) -> None:
+        self.backend.check()
+        self.backend.rows.pop(session_id, None)
+
+
+def _break_sqlite(store: SQLiteStore, path: Path) -> None:
+    """Make the database path unusable: the file becomes a directory."""
+    store.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    os.mkdir(path)
+
+
+async def test_sqlite_outage_is_503_never_200(make_app: Factory, tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    store = SQLiteStore(path)
+    async with make_app(store) as app:
+        tokens = await app.login()
+        _break_sqlite(store, path)
+        try:
+            requests = [
+                ("GET", "/me", {"bearer": tokens["access_token"], "cookies": False}),
+                ("GET", "/me", {}),
+                ("POST", "/me", {"headers": {"Origin": app.origin}}),
+                ("GET", "/maybe", {"bearer": tokens["access_token"]}),
+                ("POST", "/auth/refresh", {"headers": {"Origin": app.origin}}),
+                ("POST", "/auth/logout", {"headers": {"Origin": app.origin}}),
+                (
+                    "POST",
+                    "/auth/login",
+                    {"json_body": {"login": "alice", "password": "wonderland"}},
+                ),
+            ]
+            for method, route, kwargs in requests:
+                response = await app.request(method, route, **kwargs)
+                assert response.status_code == 503, (method, route, response.text)
+                assert response.json() == {"error": "store_unavailable"}
+                assert "set-cookie" not in response.headers  # the cookies are not bad
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+async def test_app_store_outage_is_503_never_200(make_app: Factory) -> None:
+    backend = FlakyBackend()
+    async with make_app(MinimalStore(backend)) as app:
+        tokens = await app.login()
+        assert (await app.request("GET", "/me", bearer=tokens["access_token"])).status_code == 200
+        backend.down = True
+        for route in ("/me", "/maybe"):
+            response = await app.request("GET", route, bearer=tokens["access_token"])
+            assert response.status_code == 503
+            assert response.json() == {"error": "store_unavailable"}
+        response = await app.request(
+            "POST", "/auth/login", json_body={"login": "alice", "password": "wonderland"}
+        )
+        assert response.status_code == 503
+        backend.down = False
+        assert (await app.request("GET", "/me", bearer=tokens["access_token"])).status_code == 200
+
+
+# -- secrets stay secret ---------------------------------------------------------------------
+
+
+async def test_tokens_never_reach_logs_or_error_bodies(
+    app: Target, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    tokens = await app.login()
+    secrets = [tokens["access_token"], tokens["refresh_token"], "wonderland"]
+    bodies = []
+    await app.request("POST", "/me", headers={"Origin": EVIL})
+    bodies.append(
+        await app.request("POST", "/auth/login", json_body={"login": "alice", "password": "nope"})
+    )
+    bodies.append(await app.request("POST", "/auth/logout", headers={"Origin": app.origin}))
+    bodies.append(await app.request("GET", "/me", bearer=tokens["access_token"]))
+    bodies.append(
+        await app.request(
+            "POST", "/auth/refresh", json_body={"refresh_token": tokens["refresh_token"]}
+        )
+    )
+    clock.advance(CHEAP.access_token_ttl + 1)
+    bodies.append(await app.request("GET", "/me", bearer=tokens["access_token"]))
+    # Server-side records only: the test's own HTTP client logs what it received.
+    server = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    assert any(r.name.startswith("secure_auth") for r in server)
+    logged = "".join(f"{r.getMessage()} {r.__dict__!r}" for r in server)
+    for secret in secrets:
+        assert secret not in logged
+        for response in bodies:
+            assert secret not in response.text

@@ -1,0 +1,488 @@
+"""The HTTP rules of ``secure_auth.web``, without any framework.
+
+The adapters only translate; what they translate is specified here: which
+credential counts, the CSRF verdicts, the cookie attributes, the error
+mapping, and the request handling flows in both driving styles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from conftest import CHEAP, Clock
+from secure_auth import (
+    AuthService,
+    ConfigurationError,
+    ExpiredToken,
+    InvalidCredentials,
+    InvalidPasswordHash,
+    InvalidToken,
+    MemoryStore,
+    PasskeyError,
+    RefreshReuseDetected,
+    SessionExpired,
+    SessionRevoked,
+    StoreUnavailable,
+    SyncAuthService,
+    Throttled,
+    UnsupportedByStore,
+    web,
+)
+from secure_auth.errors import AuthError
+from secure_auth.web import (
+    AuthenticationRequired,
+    AuthResult,
+    CsrfRejected,
+    InvalidRequest,
+    Request,
+    WebAuth,
+    WebConfig,
+)
+
+APP = "https://app.example"
+
+
+def req(method: str = "GET", headers: dict[str, str] | None = None, **kwargs: Any) -> Request:
+    headers = {"Host": "app.example", **(headers or {})}
+    return Request.build(method, headers, **kwargs)
+
+
+# -- configuration ------------------------------------------------------------------
+
+
+def test_default_cookies_are_prefixed() -> None:
+    config = WebConfig()
+    assert config.access_cookie_name == "__Host-access_token"
+    assert config.refresh_cookie_name == "__Secure-refresh_token"
+    assert config.refresh_path == "/auth"  # refresh and logout see it, nothing else
+
+
+def test_insecure_development_config_drops_the_prefixes() -> None:
+    config = WebConfig(secure=False)
+    assert config.access_cookie_name == "access_token"
+    assert config.refresh_cookie_name == "refresh_token"
+
+
+def test_access_cookie_off_root_path_gets_the_secure_prefix() -> None:
+    config = WebConfig(access_cookie_path="/app", auth_path="/app/auth")
+    assert config.access_cookie_name == "__Secure-access_token"
+    assert config.refresh_path == "/app/auth"
+
+
+def test_trusted_origins_are_normalised() -> None:
+    config = WebConfig(trusted_origins=("HTTPS://App.Example:443", "http://localhost:8000/"))
+    assert config.trusted_origins == ("https://app.example", "http://localhost:8000")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"transport": "header"},
+        {"same_site": "lax"},
+        {"same_site": "None", "secure": False},
+        {"access_cookie": "__Host-x"},
+        {"access_cookie": "bad name"},
+        {"refresh_cookie": "access_token"},
+        {"auth_path": "/auth/"},
+        {"auth_path": "auth"},
+        {"refresh_cookie_path": "/a;b"},
+        {"realm": 'a"b'},
+        {"trusted_origins": "https://app.example"},
+        {"trusted_origins": ("https://app.example/path",)},
+        {"trusted_origins": ("ftp://app.example",)},
+        {"trusted_origins": ("*",)},
+        {"max_body_bytes": 10},
+    ],
+)
+def test_invalid_configuration_is_refused(changes: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        WebConfig(**changes)
+
+
+# -- reading credentials -------------------------------------------------------------
+
+
+def test_cookie_header_parsing_keeps_the_first_of_a_name() -> None:
+    assert web.parse_cookies('a=1; b="2"; a=3; junk; =x; c=') == {"a": "1", "b": "2", "c": ""}
+    assert web.parse_cookies(None) == {}
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        (None, None),
+        ("", None),
+        ("Basic dXNlcjpwYXNz", None),
+        ("Bearer abc.def-_~+/==", "abc.def-_~+/=="),
+        ("bearer   abc", "abc"),
+    ],
+)
+def test_bearer_header(header: str | None, token: str | None) -> None:
+    assert web.bearer_token(header) == token
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "Bearer a b", "Bearer a,b", "Bearer ä"])
+def test_malformed_bearer_header_is_an_invalid_token(header: str) -> None:
+    with pytest.raises(InvalidToken):
+        web.bearer_token(header)
+
+
+def test_two_authorization_headers_are_an_invalid_token() -> None:
+    request = Request.build("GET", [("Authorization", "Bearer a"), ("Authorization", "Bearer b")])
+    with pytest.raises(InvalidToken):
+        web.read_token(request, WebConfig())
+
+
+def test_bearer_wins_over_cookie() -> None:
+    request = req(headers={"Authorization": "Bearer b1", "Cookie": "__Host-access_token=c1"})
+    credential = web.read_token(request, WebConfig())
+    assert credential is not None
+    assert (credential.token, credential.source) == ("b1", "bearer")
+    assert "b1" not in repr(credential)
+
+
+def test_transport_decides_what_is_read() -> None:
+    headers = {"Authorization": "Bearer b1", "Cookie": "__Host-access_token=c1"}
+    cookie_only = web.read_token(req(headers=headers), WebConfig(transport="cookie"))
+    assert cookie_only is not None and cookie_only.token == "c1"
+    bearer_only = web.read_token(
+        req(headers={"Cookie": "__Host-access_token=c1"}), WebConfig(transport="bearer")
+    )
+    assert bearer_only is None
+
+
+def test_unprefixed_cookie_is_ignored_when_secure() -> None:
+    # A cookie without the prefix could have been planted by a sibling subdomain.
+    request = req(headers={"Cookie": "access_token=planted"})
+    assert web.read_token(request, WebConfig()) is None
+
+
+# -- CSRF -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "allowed"),
+    [
+        ("GET", {"Origin": "https://evil.example"}, True),
+        ("HEAD", {}, True),
+        ("POST", {"Origin": APP}, True),
+        ("POST", {"Origin": "https://APP.example:443"}, True),
+        ("POST", {"Origin": "https://trusted.example"}, True),
+        ("POST", {"Sec-Fetch-Site": "same-origin"}, True),
+        ("POST", {}, False),
+        ("POST", {"Origin": "null"}, False),
+        ("POST", {"Origin": "https://evil.example"}, False),
+        ("POST", {"Origin": "http://app.example"}, False),  # scheme downgrade
+        ("POST", {"Origin": "https://app.example:8443"}, False),
+        ("POST", {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}, False),
+        ("POST", {"Sec-Fetch-Site": "same-site"}, False),
+        ("POST", {"Sec-Fetch-Site": "cross-site"}, False),
+        ("POST", {"Sec-Fetch-Site": "none"}, False),
+        ("DELETE", {"Origin": "https://evil.example"}, False),
+        ("WEBSOCKET", {"Origin": "https://evil.example"}, False),  # WebSocket hijacking
+    ],
+)
+def test_csrf_verdicts(method: str, headers: dict[str, str], allowed: bool) -> None:
+    config = WebConfig(trusted_origins=("https://trusted.example",))
+    request = req(method, headers)
+    if allowed:
+        web.check_csrf(request, config)
+    else:
+        with pytest.raises(CsrfRejected):
+            web.check_csrf(request, config)
+
+
+def test_cross_site_cookie_post_reads_as_no_session() -> None:
+    request = req("POST", {"Cookie": "__Host-access_token=t", "Origin": "https://evil.example"})
+    with pytest.raises(CsrfRejected):
+        web.read_token(request, WebConfig())
+
+
+def test_cross_site_bearer_post_is_fine() -> None:
+    request = req("POST", {"Authorization": "Bearer t", "Origin": "https://evil.example"})
+    assert web.read_token(request, WebConfig()) is not None
+
+
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        ({}, True),  # curl, mobile apps
+        ({"Origin": APP}, True),
+        ({"Sec-Fetch-Site": "none"}, True),
+        ({"Origin": "https://evil.example"}, False),
+        ({"Sec-Fetch-Site": "cross-site"}, False),
+        ({"Origin": "null"}, False),
+    ],
+)
+def test_login_origin_verdicts(headers: dict[str, str], allowed: bool) -> None:
+    request = req("POST", headers)
+    if allowed:
+        web.check_login_origin(request, WebConfig())
+    else:
+        with pytest.raises(CsrfRejected):
+            web.check_login_origin(request, WebConfig())
+
+
+# -- cookies and challenges --------------------------------------------------------------
+
+
+def _tokens(now: float = 1000.0) -> Any:
+    from secure_auth import AuthTokens
+
+    return AuthTokens("tok-a", "tok-r", "sid", "uid", now + 900, now + 7 * 86400)
+
+
+def test_cookie_attributes() -> None:
+    config = WebConfig()
+    access = web.access_cookie(_tokens(), config, now=1000.0)
+    refresh = web.refresh_cookie(_tokens(), config, now=1000.0)
+    assert access.header_value() == (
+        "__Host-access_token=tok-a; Path=/; Max-Age=900; Secure; HttpOnly; SameSite=Lax"
+    )
+    assert refresh.header_value() == (
+        "__Secure-refresh_token=tok-r; Path=/auth; Max-Age=604800; Secure; HttpOnly; SameSite=Lax"
+    )
+    assert "tok-a" not in repr(access)
+
+
+def test_insecure_cookies_have_no_secure_attribute() -> None:
+    config = WebConfig(secure=False, same_site="Strict")
+    value = web.access_cookie(_tokens(), config, now=1000.0).header_value()
+    assert value == "access_token=tok-a; Path=/; Max-Age=900; HttpOnly; SameSite=Strict"
+
+
+def test_clearing_cookies_matches_name_path_and_attributes() -> None:
+    access, refresh = web.clear_cookies(WebConfig())
+    assert access.header_value() == (
+        "__Host-access_token=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; "
+        "Secure; HttpOnly; SameSite=Lax"
+    )
+    assert (refresh.name, refresh.path, refresh.max_age) == (
+        "__Secure-refresh_token",
+        "/auth",
+        0,
+    )
+
+
+def test_www_authenticate() -> None:
+    config = WebConfig(realm="api")
+    assert web.www_authenticate(config) == 'Bearer realm="api"'
+    assert web.www_authenticate(config, "invalid_token") == (
+        'Bearer realm="api", error="invalid_token"'
+    )
+
+
+# -- the error mapping ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "challenge"),
+    [
+        (InvalidToken("bad signature"), 401, "invalid_token", "invalid_token"),
+        (ExpiredToken("exp"), 401, "invalid_token", "invalid_token"),
+        (SessionRevoked("gone"), 401, "invalid_token", "invalid_token"),
+        (SessionExpired("old"), 401, "invalid_token", "invalid_token"),
+        (RefreshReuseDetected("replay"), 401, "invalid_token", "invalid_token"),
+        (AuthenticationRequired("none"), 401, "authentication_required", ""),
+        (InvalidCredentials("wrong_password"), 401, "invalid_credentials", ""),
+        (CsrfRejected("cross"), 403, "csrf_rejected", None),
+        (InvalidRequest("json"), 400, "invalid_request", None),
+        (PasskeyError("sig"), 400, "passkey_error", None),
+        (Throttled("many", retry_after=2.5), 429, "throttled", None),
+        (StoreUnavailable("redis down at 10.0.0.5"), 503, "store_unavailable", None),
+        (UnsupportedByStore("no rotate"), 501, "unsupported_by_store", None),
+        (ConfigurationError("key file /etc/secret.pem unreadable"), 500, "server_error", None),
+        (InvalidPasswordHash("bcrypt"), 500, "server_error", None),
+    ],
+)
+def test_error_mapping(error: AuthError, status: int, code: str, challenge: str | None) -> None:
+    response = web.error_response(error, WebConfig(realm="r"))
+    assert response.status == status
+    assert json.loads(response.body) == {"error": code}
+    assert web.error_body(error) == response.body
+    headers = dict(response.headers)
+    assert headers["Cache-Control"] == "no-store"
+    if challenge is None:
+        assert "WWW-Authenticate" not in headers
+    else:
+        suffix = f', error="{challenge}"' if challenge else ""
+        assert headers["WWW-Authenticate"] == 'Bearer realm="r"' + suffix
+    if isinstance(error, Throttled):
+        assert headers["Retry-After"] == "3"
+    assert error.reason not in response.body.decode()
+
+
+def test_auth_result_required_and_optional() -> None:
+    with pytest.raises(AuthenticationRequired):
+        AuthResult(None).required()
+    assert AuthResult(None).optional() is None
+    assert AuthResult(None, InvalidToken("x"), "bearer").optional() is None
+    assert AuthResult(None, CsrfRejected("x"), "cookie").optional() is None
+    with pytest.raises(StoreUnavailable):
+        AuthResult(None, StoreUnavailable("x"), "bearer").optional()
+    with pytest.raises(InvalidToken):
+        AuthResult(None, InvalidToken("x"), "bearer").required()
+
+
+# -- the flows, driven both ways --------------------------------------------------------
+
+
+@pytest.fixture
+def sync_auth(keypair: tuple[bytes, bytes], clock: Clock) -> Any:
+    service = SyncAuthService(keypair[0], keypair[1], MemoryStore(), config=CHEAP, clock=clock)
+    users = {"alice": {"id": "u1", "password": service.hash_password("pw")}}
+
+    def make(config: WebConfig | None = None, get_user: Any = users.get) -> WebAuth:
+        return WebAuth(service, config=config, get_user=get_user)
+
+    return make
+
+
+def login_request(body: dict[str, Any] | None = None, **headers: str) -> Request:
+    payload = json.dumps(body or {"login": "alice", "password": "pw"}).encode()
+    return req("POST", {"Content-Type": "application/json", **headers}, body=payload)
+
+
+def test_cookie_transport_keeps_tokens_out_of_the_body(sync_auth: Any) -> None:
+    response = sync_auth(WebConfig(transport="cookie")).handle_sync("login", login_request())
+    assert response.status == 200
+    body = json.loads(response.body)
+    assert "access_token" not in body and "refresh_token" not in body
+    assert [c.name for c in response.cookies] == ["__Host-access_token", "__Secure-refresh_token"]
+
+
+def test_bearer_transport_sets_no_cookies(sync_auth: Any) -> None:
+    auth = sync_auth(WebConfig(transport="bearer"))
+    response = auth.handle_sync("login", login_request())
+    assert response.status == 200
+    assert response.cookies == ()
+    assert {"access_token", "refresh_token", "token_type"} <= set(json.loads(response.body))
+    token = json.loads(response.body)["access_token"]
+    logout = req("POST", {"Authorization": f"Bearer {token}"})
+    response = auth.handle_sync("logout", logout)
+    assert (response.status, response.cookies) == (204, ())
+
+
+def test_bearer_transport_does_not_check_login_origin(sync_auth: Any) -> None:
+    auth = sync_auth(WebConfig(transport="bearer"))
+    response = auth.handle_sync("login", login_request(Origin="https://evil.example"))
+    assert response.status == 200
+
+
+def test_non_argon2_stored_hash_is_a_failed_login_not_a_500(
+    sync_auth: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A 500 would tell an attacker that this account exists.
+    users = {"bob": {"id": "u2", "password": "$2b$12$legacybcrypt"}}
+    auth = sync_auth(get_user=users.get)
+    response = auth.handle_sync("login", login_request({"login": "bob", "password": "x"}))
+    assert response.status == 401
+    assert json.loads(response.body) == {"error": "invalid_credentials"}
+    assert "not Argon2id" in caplog.text
+
+
+def test_login_without_get_user_is_a_server_error(sync_auth: Any) -> None:
+    response = sync_auth(get_user=None).handle_sync("login", login_request())
+    assert response.status == 500
+    assert json.loads(response.body) == {"error": "server_error"}
+
+
+def test_failing_user_lookup_is_never_a_login_answer(sync_auth: Any) -> None:
+    def broken(login: str) -> None:
+        raise ConnectionError("users database down")
+
+    with pytest.raises(ConnectionError):
+        sync_auth(get_user=broken).handle_sync("login", login_request())
+
+
+def test_async_user_lookup_in_blocking_handlers_is_a_configuration_error(
+    sync_auth: Any,
+) -> None:
+    async def lookup(login: str) -> None:
+        return None
+
+    response = sync_auth(get_user=lookup).handle_sync("login", login_request())
+    assert response.status == 500
+
+
+def test_blocking_driver_refuses_the_async_service(keypair: tuple[bytes, bytes]) -> None:
+    service = AuthService(keypair[0], keypair[1], MemoryStore(), config=CHEAP)
+    auth = WebAuth(service, get_user={"alice": None}.get)
+    response = auth.handle_sync("login", login_request())
+    assert response.status == 500
+
+
+async def test_async_driver_accepts_sync_and_async_lookups(
+    keypair: tuple[bytes, bytes], clock: Clock
+) -> None:
+    service = AuthService(keypair[0], keypair[1], MemoryStore(), config=CHEAP, clock=clock)
+    users = {"alice": {"id": "u1", "password": await service.hash_password("pw")}}
+
+    async def lookup(login: str) -> Any:
+        await asyncio.sleep(0)
+        return users.get(login)
+
+    for get_user in (users.get, lookup):
+        auth = WebAuth(service, get_user=get_user)
+        response = await auth.handle("login", login_request())
+        assert response.status == 200
+        token = json.loads(response.body)["access_token"]
+        session = await auth.authenticate(req(headers={"Authorization": f"Bearer {token}"}))
+        assert session.user_id == "u1"
+    await service.aclose()
+
+
+def test_unknown_endpoint_is_a_configuration_error(sync_auth: Any) -> None:
+    with pytest.raises(ConfigurationError):
+        sync_auth().handle_sync("nope", req("POST"))
+
+
+def test_endpoints_are_mounted_under_the_auth_path(sync_auth: Any) -> None:
+    auth = sync_auth(WebConfig(auth_path="/api/auth"))
+    paths = {e.name: auth.route_path(e) for e in auth.endpoints}
+    assert paths == {
+        "login": "/api/auth/login",
+        "refresh": "/api/auth/refresh",
+        "logout": "/api/auth/logout",
+    }
+    assert WebConfig(auth_path="/api/auth").refresh_path == "/api/auth"
+    assert auth.match("/api/auth/login") is not None
+    assert auth.match("/api/auth") is None
+
+
+def test_web_exports_match_its_public_names() -> None:
+    public = {
+        name
+        for name, value in vars(web).items()
+        if not name.startswith("_")
+        and getattr(value, "__module__", None) == "secure_auth.web"
+        and callable(value)
+    }
+    assert public <= set(web.__all__)
+    assert all(hasattr(web, name) for name in web.__all__)
+
+
+def test_logout_with_expired_access_cookie_uses_a_refresh_cookie_it_can_see(
+    sync_auth: Any, clock: Clock
+) -> None:
+    auth = sync_auth(WebConfig(refresh_cookie_path="/auth"))
+    login = auth.handle_sync("login", login_request())
+    cookies = {c.name: c.value for c in login.cookies}
+    assert {c.name: c.path for c in login.cookies}["__Secure-refresh_token"] == "/auth"
+    clock.advance(CHEAP.access_token_ttl + 1)  # the browser dropped the access cookie
+    logout = req(
+        "POST",
+        {"Cookie": f"__Secure-refresh_token={cookies['__Secure-refresh_token']}", "Origin": APP},
+    )
+    response = auth.handle_sync("logout", logout)
+    assert response.status == 204
+    refresh = req(
+        "POST",
+        {"Cookie": f"__Secure-refresh_token={cookies['__Secure-refresh_token']}", "Origin": APP},
+        path="/auth/refresh",
+    )
+    assert auth.handle_sync("refresh", refresh).status == 401
