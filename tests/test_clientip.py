@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from secure_auth.clientip import client_ip, parse_ip
@@ -84,3 +87,43 @@ def test_spoofed_header_cannot_buy_a_fresh_throttling_budget(keypair, clock) -> 
             auth.login(alice, "guess", ip_address=ip)
     with pytest.raises(Throttled):
         auth.login(alice, "guess", ip_address=client_ip(PROXY, "10.9.9.99, 203.0.113.66", 1))
+
+
+def _web(keypair: Any, clock: Any, trusted_proxies: int) -> Any:
+    from conftest import CHEAP
+    from secure_auth import MemoryStore, SyncAuthService
+    from secure_auth.web import WebAuth, WebConfig
+
+    service = SyncAuthService(*keypair, MemoryStore(), config=CHEAP, clock=clock)
+    users = {"alice": {"id": "u1", "password": service.hash_password("pw")}}
+    config = WebConfig(transport="bearer", trusted_proxies=trusted_proxies)
+    return WebAuth(service, config=config, get_user=users.get)
+
+
+def _login(web: Any, login: str, forwarded: str, peer: str = PROXY) -> int:
+    from secure_auth.web import Request
+
+    body = json.dumps({"login": login, "password": "guess"}).encode()
+    headers = {"Content-Type": "application/json", "X-Forwarded-For": forwarded}
+    request = Request.build("POST", headers, path="/auth/login", body=body, client_ip=peer)
+    return int(web.handle_sync("login", request).status)
+
+
+def test_web_login_behind_a_proxy_throttles_the_real_client(keypair, clock) -> None:
+    web = _web(keypair, clock, trusted_proxies=1)
+    statuses = [_login(web, "alice", f"10.0.{i}.1, 203.0.113.66") for i in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert _login(web, "alice", "198.51.100.7") == 401  # another client is not locked out
+
+
+def test_web_login_throttles_unknown_names_like_known_ones(keypair, clock) -> None:
+    web = _web(keypair, clock, trusted_proxies=1)
+    known = [_login(web, "alice", "192.0.2.1") for _ in range(6)]
+    unknown = [_login(web, "nobody", "192.0.2.2") for _ in range(6)]
+    assert known == unknown == [401] * 5 + [429]
+
+
+def test_web_without_trusted_proxies_ignores_forwarded_for(keypair, clock) -> None:
+    web = _web(keypair, clock, trusted_proxies=0)
+    statuses = [_login(web, "alice", f"10.9.9.{i}", peer="203.0.113.66") for i in range(6)]
+    assert statuses == [401] * 5 + [429]
