@@ -20,6 +20,7 @@ from collections.abc import Callable, Generator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+from ._passkey_flows import PasskeyFlows
 from ._throttle_flows import ThrottleFlows
 from .config import AuthConfig
 from .errors import (
@@ -132,10 +133,11 @@ def _user_fields(user: object) -> tuple[str, object]:
     return str(uid), stored
 
 
-class ServiceCore(ThrottleFlows):
+class ServiceCore(PasskeyFlows, ThrottleFlows):
     """State and flows shared by both faces. Not used directly.
 
-    The throttling steps live in :class:`~secure_auth._throttle_flows.ThrottleFlows`.
+    The passkey flows live in :class:`~secure_auth._passkey_flows.PasskeyFlows`,
+    the throttling steps in :class:`~secure_auth._throttle_flows.ThrottleFlows`.
     """
 
     _async_face: bool = False

@@ -13,6 +13,8 @@ is fast enough (about a millisecond).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 __all__ = ["is_safe_public_key"]
 
 _P = 2**255 - 19
@@ -77,12 +79,14 @@ def _is_identity(point: _Point) -> bool:
     return x % _P == 0 and (y - z) % _P == 0
 
 
+@lru_cache(maxsize=256)
 def is_safe_public_key(encoded: bytes) -> bool:
     """True when ``encoded`` is a canonical point of prime order ``L``.
 
     Rejects: wrong length, non-canonical encodings, points off the curve,
     the eight small-order points (the identity among them) and mixed-order
-    points (a prime-order point plus a torsion component).
+    points (a prime-order point plus a torsion component). Results are
+    cached: the same key is loaded several times when a service starts.
     """
     point = _decode(encoded)
     if point is None:

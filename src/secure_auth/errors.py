@@ -15,6 +15,19 @@ which is never raised itself::
     ├── PasswordPolicyError           (HTTP 400) empty or over-long password
     ├── InvalidPasswordHash           (HTTP 500) the stored hash is not Argon2id
     ├── PasskeyError                  (HTTP 400/401) every WebAuthn failure
+    │   ├── MalformedPasskeyResponse  (400) not JSON, a field missing or not base64url
+    │   ├── PasskeyChallengeError     (400) challenge unknown, expired, used, or issued
+    │   │                             for another ceremony or user
+    │   ├── UnsafePasskeyKey          (400) registration: key off its curve, of small or
+    │   │                             mixed order, too weak, or of an unsupported type
+    │   ├── PasskeyAlreadyRegistered  (400) registration: the credential id is taken
+    │   ├── InvalidPasskeyLabel       (400) empty, over-long or control characters
+    │   ├── UnknownCredential         (401) no such passkey (or not this user's)
+    │   ├── PasskeyUserMismatch       (401) passkey or userHandle of another user
+    │   ├── PasskeyVerificationFailed (401) signature, origin, RP id, flags, attestation
+    │   │   ├── CrossOriginPasskey    (401) ``crossOrigin: true`` and not allowed
+    │   │   └── UserVerificationRequired (401) policy "required", the UV flag unset
+    │   └── SignCountRegression       (401) the counter went backwards: a clone?
     ├── Throttled                     (HTTP 429) too many failures
     ├── StoreUnavailable              (HTTP 503) the store failed: fail closed
     ├── UnsupportedByStore            (HTTP 501) the store lacks a method
@@ -30,20 +43,31 @@ from __future__ import annotations
 __all__ = [
     "AuthError",
     "ConfigurationError",
+    "CrossOriginPasskey",
     "ExpiredToken",
     "InvalidCredentials",
+    "InvalidPasskeyLabel",
     "InvalidPasswordHash",
     "InvalidToken",
+    "MalformedPasskeyResponse",
+    "PasskeyAlreadyRegistered",
+    "PasskeyChallengeError",
     "PasskeyError",
+    "PasskeyUserMismatch",
+    "PasskeyVerificationFailed",
     "PasswordPolicyError",
     "RefreshReuseDetected",
     "SessionError",
     "SessionExpired",
     "SessionRevoked",
+    "SignCountRegression",
     "StoreUnavailable",
     "Throttled",
     "TokenError",
+    "UnknownCredential",
+    "UnsafePasskeyKey",
     "UnsupportedByStore",
+    "UserVerificationRequired",
 ]
 
 
@@ -192,3 +216,124 @@ class ConfigurationError(AuthError):
 
     def __init__(self, reason: str | None = None) -> None:
         super().__init__(reason, public_message=reason)
+
+
+# -- passkeys (WebAuthn) -------------------------------------------------------
+# ``reason`` says which check failed, for logs; the public message stays vague
+# where detail would help an attacker, and is precise where it helps the user.
+
+
+class MalformedPasskeyResponse(PasskeyError):
+    """The browser's response is not the expected JSON: a field is missing,
+    of the wrong type, not base64url, or the whole thing is too large."""
+
+    code = "passkey_malformed"
+
+
+class PasskeyChallengeError(PasskeyError):
+    """The response's challenge is unknown, expired, already used, or was
+    issued for another ceremony (registration vs. sign-in) or another user.
+
+    Challenges are single-use: a replayed response always lands here.
+    """
+
+    code = "passkey_challenge_invalid"
+    public_message = "The passkey request has expired or was already used. Please try again."
+
+
+class UnsafePasskeyKey(PasskeyError):
+    """Registration offered a public key that must not be trusted: an EC point
+    off its curve, an Ed25519 key of small or mixed order, an RSA key that is
+    too short, or a key type or algorithm we do not accept."""
+
+    code = "passkey_unsafe_key"
+    public_message = "This passkey cannot be used with this site."
+
+
+class PasskeyAlreadyRegistered(PasskeyError):
+    """Registration: a credential with this id is already stored (for this or
+    for another user). Nothing was changed."""
+
+    code = "passkey_already_registered"
+    public_message = "This passkey is already registered."
+
+
+class InvalidPasskeyLabel(PasskeyError):
+    """A passkey label is empty, too long, or holds control characters."""
+
+    code = "passkey_label_invalid"
+    public_message = "The passkey name is not valid."
+
+
+class UnknownCredential(PasskeyError):
+    """No stored passkey has this credential id, or it is not the user's.
+
+    Attributes:
+        credential_id: the base64url id that was presented (not a secret).
+    """
+
+    code = "passkey_unknown_credential"
+    public_message = "This passkey is not registered."
+    status = 401
+
+    def __init__(self, reason: str | None = None, *, credential_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.credential_id = credential_id
+
+
+class PasskeyUserMismatch(PasskeyError):
+    """The passkey, or the ``userHandle`` the authenticator returned, belongs
+    to another user than the one the ceremony was for."""
+
+    code = "passkey_user_mismatch"
+    status = 401
+
+
+class PasskeyVerificationFailed(PasskeyError):
+    """py_webauthn rejected the response: signature, origin, RP id, user
+    presence, attestation statement, ceremony type or flags."""
+
+    code = "passkey_verification_failed"
+    status = 401
+
+
+class CrossOriginPasskey(PasskeyVerificationFailed):
+    """``clientDataJSON`` says ``crossOrigin: true`` (the ceremony ran in a
+    cross-origin iframe) and ``passkey_allow_cross_origin`` is off."""
+
+    code = "passkey_cross_origin"
+
+
+class UserVerificationRequired(PasskeyVerificationFailed):
+    """The policy is ``"required"`` but the authenticator did not verify the
+    user (no PIN, no biometrics: the UV flag is unset)."""
+
+    code = "passkey_user_verification_required"
+    public_message = "This passkey did not verify you (PIN or biometrics). Please try again."
+
+
+class SignCountRegression(PasskeyError):
+    """A validly signed assertion reported a signature counter that did not
+    go up from a non-zero stored value: the authenticator may have been
+    cloned. Rejected and reported (event ``sign_count_regression``).
+
+    Attributes:
+        credential_id: the passkey's base64url id.
+        stored_sign_count, received_sign_count: the two counter values.
+    """
+
+    code = "passkey_sign_count_regression"
+    status = 401
+
+    def __init__(
+        self,
+        reason: str | None = None,
+        *,
+        credential_id: str,
+        stored_sign_count: int,
+        received_sign_count: int,
+    ) -> None:
+        super().__init__(reason)
+        self.credential_id = credential_id
+        self.stored_sign_count = stored_sign_count
+        self.received_sign_count = received_sign_count

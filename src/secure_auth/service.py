@@ -20,8 +20,10 @@ from ._core import (
     callback_failed,
     store_failure,
 )
+from .config import Attestation, ResidentKey, UserVerification
 from .errors import AuthError, ConfigurationError
-from .models import AuthTokens, SessionInfo, SessionRecord
+from .models import AuthTokens, PasskeyCredential, SessionInfo, SessionRecord
+from .passkeys import AuthenticatorAttachment, PasskeyResponse, PasskeyVerification
 
 __all__ = ["AuthService"]
 
@@ -279,5 +281,187 @@ class AuthService(ServiceCore):
                 keep_session_id,
                 user_agent=user_agent,
                 ip_address=ip_address,
+            )
+        )
+
+    # -- passkeys (WebAuthn) ----------------------------------------------------
+
+    async def register_passkey(
+        self,
+        user_id: str,
+        user_name: str,
+        display_name: str | None = None,
+        *,
+        resident_key: ResidentKey | None = None,
+        user_verification: UserVerification | None = None,
+        attestation: Attestation | None = None,
+        authenticator_attachment: AuthenticatorAttachment | None = None,
+    ) -> dict[str, Any]:
+        """Start a passkey registration for a signed-in user.
+
+        Returns ``PublicKeyCredentialCreationOptionsJSON`` (a JSON-ready dict)
+        for ``navigator.credentials.create``, and stores its single-use
+        challenge for ``config.challenge_ttl`` seconds. The user's existing
+        passkeys are excluded; the WebAuthn user handle is random (the one of
+        the user's passkeys, or 32 fresh bytes), never ``user_id``. The
+        policies default to ``config.passkey_*`` ("preferred", "preferred",
+        "none").
+
+        Raises:
+            ConfigurationError: py_webauthn is missing (the message says
+                ``pip install 'secure-auth[passkeys]'``), an empty ``user_id``
+                or ``user_name``, or a policy value WebAuthn does not know.
+            StoreUnavailable: the challenge could not be stored.
+        """
+        return await self._run(
+            self._register_passkey_flow(
+                user_id,
+                user_name,
+                display_name,
+                resident_key=resident_key,
+                user_verification=user_verification,
+                attestation=attestation,
+                authenticator_attachment=authenticator_attachment,
+            )
+        )
+
+    async def finish_passkey_registration(
+        self,
+        user_id: str,
+        response: PasskeyResponse,
+        *,
+        label: str | None = None,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> PasskeyCredential:
+        """Verify the browser's registration response and store the passkey.
+
+        ``response`` is the credential's JSON (``toJSON()``) as text, bytes or
+        a mapping. Emits ``passkey_registered``.
+
+        Raises:
+            MalformedPasskeyResponse: not the expected JSON.
+            PasskeyChallengeError: challenge unknown, expired, already used,
+                or issued for sign-in or for another user.
+            CrossOriginPasskey: ``crossOrigin: true`` and not allowed.
+            UnsafePasskeyKey: the public key is off its curve, of small or
+                mixed order, too weak, or of an unsupported algorithm.
+            PasskeyVerificationFailed: the attestation does not verify
+                (origin, RP id, user presence, statement...).
+            UserVerificationRequired: policy "required", no user verification.
+            PasskeyAlreadyRegistered: this credential is already stored.
+            InvalidPasskeyLabel: ``label`` is empty, too long or has control
+                characters.
+        """
+        return await self._run(
+            self._finish_passkey_registration_flow(
+                user_id, response, label=label, user_agent=user_agent, ip_address=ip_address
+            )
+        )
+
+    async def passkey_login_options(
+        self,
+        user_id: str | None = None,
+        *,
+        user_verification: UserVerification | None = None,
+    ) -> dict[str, Any]:
+        """Start a passkey sign-in.
+
+        Returns ``PublicKeyCredentialRequestOptionsJSON`` for
+        ``navigator.credentials.get``. With a ``user_id`` its passkeys are
+        listed in ``allowCredentials`` and only they can answer; ``None``
+        leaves the list empty, for usernameless sign-in and conditional
+        mediation (passkey autofill).
+
+        Raises:
+            ConfigurationError: py_webauthn is missing, or a bad policy value.
+            StoreUnavailable: the challenge could not be stored.
+        """
+        return await self._run(
+            self._passkey_login_options_flow(user_id, user_verification=user_verification)
+        )
+
+    async def verify_passkey(
+        self,
+        response: PasskeyResponse,
+        *,
+        user_id: str | None = None,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> PasskeyVerification:
+        """Verify a sign-in assertion without creating a session.
+
+        For re-authentication before a sensitive action; pass ``user_id`` when
+        the user is already known and the passkey must be theirs. Updates the
+        passkey's counter and last use; emits ``passkey_used``, or
+        ``login_failed`` (and ``sign_count_regression``) on failure.
+
+        Raises:
+            MalformedPasskeyResponse: not the expected JSON.
+            PasskeyChallengeError: challenge unknown, expired, already used
+                (a replay), or issued for a registration.
+            CrossOriginPasskey: ``crossOrigin: true`` and not allowed.
+            UnknownCredential: no passkey has this credential id.
+            PasskeyUserMismatch: the passkey is not the expected user's, or
+                ``userHandle`` is not the passkey's (or missing when
+                usernameless).
+            PasskeyVerificationFailed: signature, origin, RP id, user presence.
+            UserVerificationRequired: policy "required", no user verification.
+            SignCountRegression: the counter did not increase: possible clone.
+        """
+        return await self._run(
+            self._verify_passkey_flow(
+                response, user_id=user_id, user_agent=user_agent, ip_address=ip_address
+            )
+        )
+
+    async def login_with_passkey(
+        self,
+        response: PasskeyResponse,
+        *,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> AuthTokens:
+        """Verify a sign-in assertion and open a session (``auth_method="passkey"``).
+
+        The user is the passkey's owner (and must be the one the options were
+        made for, if any).
+
+        Raises:
+            The errors of :meth:`verify_passkey`, and StoreUnavailable.
+        """
+        return await self._run(
+            self._login_with_passkey_flow(response, user_agent=user_agent, ip_address=ip_address)
+        )
+
+    async def list_passkeys(self, user_id: str) -> list[PasskeyCredential]:
+        """The user's passkeys, oldest first."""
+        return await self._run(self._list_passkeys_flow(user_id))
+
+    async def rename_passkey(self, user_id: str, credential_id: str, label: str) -> None:
+        """Set the label of one of the user's passkeys.
+
+        Raises:
+            UnknownCredential: no such passkey, or it is another user's.
+            InvalidPasskeyLabel: empty, over 64 characters, control characters.
+        """
+        await self._run(self._rename_passkey_flow(user_id, credential_id, label))
+
+    async def delete_passkey(
+        self,
+        user_id: str,
+        credential_id: str,
+        *,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> None:
+        """Delete one of the user's passkeys; emits ``passkey_deleted``.
+
+        Raises:
+            UnknownCredential: no such passkey, or it is another user's.
+        """
+        await self._run(
+            self._delete_passkey_flow(
+                user_id, credential_id, user_agent=user_agent, ip_address=ip_address
             )
         )

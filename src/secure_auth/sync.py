@@ -18,8 +18,10 @@ from ._core import (
     callback_failed,
     store_failure,
 )
+from .config import Attestation, ResidentKey, UserVerification
 from .errors import AuthError, ConfigurationError
-from .models import AuthTokens, SessionInfo, SessionRecord
+from .models import AuthTokens, PasskeyCredential, SessionInfo, SessionRecord
+from .passkeys import AuthenticatorAttachment, PasskeyResponse, PasskeyVerification
 
 __all__ = ["SyncAuthService"]
 
@@ -179,5 +181,108 @@ class SyncAuthService(ServiceCore):
                 keep_session_id,
                 user_agent=user_agent,
                 ip_address=ip_address,
+            )
+        )
+
+    # -- passkeys (WebAuthn) ----------------------------------------------------
+
+    def register_passkey(
+        self,
+        user_id: str,
+        user_name: str,
+        display_name: str | None = None,
+        *,
+        resident_key: ResidentKey | None = None,
+        user_verification: UserVerification | None = None,
+        attestation: Attestation | None = None,
+        authenticator_attachment: AuthenticatorAttachment | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`AuthService.register_passkey`."""
+        return self._run(
+            self._register_passkey_flow(
+                user_id,
+                user_name,
+                display_name,
+                resident_key=resident_key,
+                user_verification=user_verification,
+                attestation=attestation,
+                authenticator_attachment=authenticator_attachment,
+            )
+        )
+
+    def finish_passkey_registration(
+        self,
+        user_id: str,
+        response: PasskeyResponse,
+        *,
+        label: str | None = None,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> PasskeyCredential:
+        """See :meth:`AuthService.finish_passkey_registration`."""
+        return self._run(
+            self._finish_passkey_registration_flow(
+                user_id, response, label=label, user_agent=user_agent, ip_address=ip_address
+            )
+        )
+
+    def passkey_login_options(
+        self,
+        user_id: str | None = None,
+        *,
+        user_verification: UserVerification | None = None,
+    ) -> dict[str, Any]:
+        """See :meth:`AuthService.passkey_login_options`."""
+        return self._run(
+            self._passkey_login_options_flow(user_id, user_verification=user_verification)
+        )
+
+    def verify_passkey(
+        self,
+        response: PasskeyResponse,
+        *,
+        user_id: str | None = None,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> PasskeyVerification:
+        """See :meth:`AuthService.verify_passkey`."""
+        return self._run(
+            self._verify_passkey_flow(
+                response, user_id=user_id, user_agent=user_agent, ip_address=ip_address
+            )
+        )
+
+    def login_with_passkey(
+        self,
+        response: PasskeyResponse,
+        *,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> AuthTokens:
+        """See :meth:`AuthService.login_with_passkey`."""
+        return self._run(
+            self._login_with_passkey_flow(response, user_agent=user_agent, ip_address=ip_address)
+        )
+
+    def list_passkeys(self, user_id: str) -> list[PasskeyCredential]:
+        """See :meth:`AuthService.list_passkeys`."""
+        return self._run(self._list_passkeys_flow(user_id))
+
+    def rename_passkey(self, user_id: str, credential_id: str, label: str) -> None:
+        """See :meth:`AuthService.rename_passkey`."""
+        self._run(self._rename_passkey_flow(user_id, credential_id, label))
+
+    def delete_passkey(
+        self,
+        user_id: str,
+        credential_id: str,
+        *,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> None:
+        """See :meth:`AuthService.delete_passkey`."""
+        self._run(
+            self._delete_passkey_flow(
+                user_id, credential_id, user_agent=user_agent, ip_address=ip_address
             )
         )
