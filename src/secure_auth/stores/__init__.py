@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from .redis import AsyncRedisStore as AsyncRedisStore
     from .redis import RedisSessionStore as RedisSessionStore
     from .redis import RedisStore as RedisStore
+    from .sql import AsyncSQLSessionStore as AsyncSQLSessionStore
+    from .sql import AsyncSQLStore as AsyncSQLStore
+    from .sql import SQLSessionStore as SQLSessionStore
+    from .sql import SQLStore as SQLStore
 
 __all__ = [
     "AsyncChallengeStore",
@@ -47,12 +51,17 @@ __all__ = [
 ]
 
 # Optional backends, imported on first use so their drivers stay extras
-# (``from secure_auth.stores import RedisStore`` needs ``secure-auth[redis]``).
+# (``from secure_auth.stores import RedisStore`` needs ``secure-auth[redis]``,
+# ``SQLStore`` needs ``secure-auth[sql]``).
 _LAZY = {
     "AsyncRedisSessionStore": ".redis",
     "AsyncRedisStore": ".redis",
     "RedisSessionStore": ".redis",
     "RedisStore": ".redis",
+    "AsyncSQLSessionStore": ".sql",
+    "AsyncSQLStore": ".sql",
+    "SQLSessionStore": ".sql",
+    "SQLStore": ".sql",
 }
 
 
