@@ -9,6 +9,7 @@ returned may succeed. At least 10,000 validations per run, on every store.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,18 +26,62 @@ TOTAL = 10_000
 BEFORE = TOTAL // 2
 AFTER = 2_000  # at least this many must start after the revoke returned
 
-StoreFactory = Callable[[Path], tuple[Any, Any]]  # (sync store, async store)
+Cleanup = Callable[[], None]
+# name -> (tmp folder, async?) -> (store, cleanup after the run)
+StoreFactory = Callable[[Path, bool], tuple[Any, Cleanup]]
 
 
-def _memory(tmp: Path) -> tuple[Any, Any]:
-    return MemoryStore(), MemoryStore()
+def _nothing() -> None:
+    return None
 
 
-def _sqlite(tmp: Path) -> tuple[Any, Any]:
-    return SQLiteStore(tmp / "sync.db"), SQLiteStore(tmp / "async.db")
+def _memory(tmp: Path, is_async: bool) -> tuple[Any, Cleanup]:
+    return MemoryStore(), _nothing
 
 
-STORES: dict[str, StoreFactory] = {"memory": _memory, "sqlite": _sqlite}
+def _sqlite(tmp: Path, is_async: bool) -> tuple[Any, Cleanup]:
+    return SQLiteStore(tmp / "auth.db"), _nothing
+
+
+def _redis(tmp: Path, is_async: bool) -> tuple[Any, Cleanup]:
+    """The shared Redis (SECURE_AUTH_REDIS_URL), under a prefix of this run."""
+    from redis_servers import delete_prefix, redis_store, shared_redis_url
+
+    url = shared_redis_url()
+    prefix = "revoke-" + secrets.token_hex(4)
+    store = redis_store("async" if is_async else "sync", url, prefix=prefix)
+    return store, lambda: delete_prefix(url, prefix)
+
+
+def _postgresql(tmp: Path, is_async: bool) -> tuple[Any, Cleanup]:
+    """The shared PostgreSQL of the contract suite, under a table prefix of this run."""
+    from contract.backend_sql import connect_args, require, server_url
+    from secure_auth.stores.sql import AsyncSQLStore, SQLStore
+
+    require("postgresql")
+    prefix = "revoke" + secrets.token_hex(4) + "_"
+    admin_url = server_url("postgresql", is_async=False)
+    admin = SQLStore(admin_url, table_prefix=prefix, connect_args=connect_args(admin_url))
+    admin.create_schema()
+
+    def cleanup() -> None:
+        admin.drop_schema()
+        admin.close()
+
+    if not is_async:
+        return SQLStore(
+            admin_url, table_prefix=prefix, connect_args=connect_args(admin_url)
+        ), cleanup
+    url = server_url("postgresql", is_async=True)
+    return AsyncSQLStore(url, table_prefix=prefix, connect_args=connect_args(url)), cleanup
+
+
+STORES: dict[str, StoreFactory] = {
+    "memory": _memory,
+    "sqlite": _sqlite,
+    "redis": _redis,
+    "postgresql": _postgresql,
+}
 
 
 def check(tally: Tally, revoked_at: float) -> None:
@@ -91,11 +136,19 @@ def revocation_async(store: Any, keypair: tuple[bytes, bytes]) -> None:
     check(asyncio.run(main()), revoked_at[0])
 
 
-@pytest.mark.parametrize("backend", sorted(STORES))
+@pytest.mark.parametrize("backend", list(STORES))
 def test_no_validation_succeeds_after_revoke_threads(backend: str, keypair, tmp_path) -> None:
-    revocation_sync(STORES[backend](tmp_path)[0], keypair)
+    store, cleanup = STORES[backend](tmp_path, False)
+    try:
+        revocation_sync(store, keypair)
+    finally:
+        cleanup()
 
 
-@pytest.mark.parametrize("backend", sorted(STORES))
+@pytest.mark.parametrize("backend", list(STORES))
 def test_no_validation_succeeds_after_revoke_tasks(backend: str, keypair, tmp_path) -> None:
-    revocation_async(STORES[backend](tmp_path)[1], keypair)
+    store, cleanup = STORES[backend](tmp_path, True)
+    try:
+        revocation_async(store, keypair)
+    finally:
+        cleanup()
