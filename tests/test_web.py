@@ -8,7 +8,10 @@ mapping, and the request handling flows in both driving styles.
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -448,10 +451,26 @@ def test_endpoints_are_mounted_under_the_auth_path(sync_auth: Any) -> None:
         "login": "/api/auth/login",
         "refresh": "/api/auth/refresh",
         "logout": "/api/auth/logout",
+        "passkey_login_options": "/api/auth/passkey/login/options",
+        "passkey_login": "/api/auth/passkey/login",
+        "passkey_register_options": "/api/auth/passkey/register/options",
+        "passkey_register": "/api/auth/passkey/register",
+        "passkeys": "/api/auth/passkeys",
+        "passkey_rename": "/api/auth/passkeys/rename",
+        "passkey_delete": "/api/auth/passkeys/delete",
+        "passkeys_js": "/api/auth/passkeys.js",
     }
     assert WebConfig(auth_path="/api/auth").refresh_path == "/api/auth"
     assert auth.match("/api/auth/login") is not None
     assert auth.match("/api/auth") is None
+
+
+def test_passkey_routes_can_be_left_out(sync_auth: Any) -> None:
+    auth = sync_auth(WebConfig(passkeys=False))
+    assert [e.name for e in auth.endpoints] == ["login", "refresh", "logout"]
+    assert auth.match("/auth/passkey/login") is None
+    with pytest.raises(ConfigurationError):
+        auth.handle_sync("passkey_login", req("POST"))
 
 
 def test_web_exports_match_its_public_names() -> None:
@@ -486,3 +505,180 @@ def test_logout_with_expired_access_cookie_uses_a_refresh_cookie_it_can_see(
         path="/auth/refresh",
     )
     assert auth.handle_sync("refresh", refresh).status == 401
+
+
+# -- passkey routes -------------------------------------------------------------------
+
+PASSKEY_CONFIG = CHEAP.replace(rp_id="app.example", expected_origins=(APP,))
+
+
+class PasskeyWeb:
+    """A blocking WebAuth over a passkey-ready service, and a browser's view of it."""
+
+    def __init__(
+        self, keypair: tuple[bytes, bytes], clock: Clock, web_config: WebConfig | None = None
+    ) -> None:
+        from passkeys.softauthn import SoftAuthenticator
+
+        self.service = SyncAuthService(
+            keypair[0], keypair[1], MemoryStore(), config=PASSKEY_CONFIG, clock=clock
+        )
+        self.names: dict[str, Any] = {"u1": "alice@example.com"}
+        self.auth = WebAuth(self.service, config=web_config, get_user_name=self.lookup)
+        self.authenticator = SoftAuthenticator(rp_id="app.example", origin=APP)
+        self.lookups = 0
+
+    def lookup(self, user_id: str) -> Any:
+        self.lookups += 1
+        return self.names.get(user_id)
+
+    def bearer(self, user_id: str = "u1") -> dict[str, str]:
+        tokens = self.service.login({"id": user_id, "password": self.hash}, "pw")
+        return {"Authorization": f"Bearer {tokens.access_token}"}
+
+    @functools.cached_property
+    def hash(self) -> str:
+        return self.service.hash_password("pw")
+
+    def post(self, endpoint: str, body: Any = None, **headers: str) -> web.Response:
+        payload = b"" if body is None else json.dumps(body).encode()
+        request = req("POST", {"Content-Type": "application/json", **headers}, body=payload)
+        return self.auth.handle_sync(endpoint, request)
+
+    def register(self, headers: dict[str, str], **body: Any) -> web.Response:
+        options = json.loads(self.post("passkey_register_options", {}, **headers).body)
+        return self.post(
+            "passkey_register", {**self.authenticator.create(options), **body}, **headers
+        )
+
+    def assertion(self) -> dict[str, Any]:
+        options = json.loads(self.post("passkey_login_options", {}, Origin=APP).body)
+        return self.authenticator.get(options)
+
+
+@pytest.fixture
+def pk(keypair: tuple[bytes, bytes], clock: Clock) -> PasskeyWeb:
+    return PasskeyWeb(keypair, clock)
+
+
+def body_of(response: web.Response) -> Any:
+    return json.loads(response.body)
+
+
+def test_passkey_user_name_comes_from_the_hook_or_the_body(pk: PasskeyWeb) -> None:
+    bearer = pk.bearer()
+    options = body_of(pk.post("passkey_register_options", {"user_name": "ignored"}, **bearer))
+    assert (options["user"]["name"], options["user"]["displayName"]) == ("alice@example.com",) * 2
+    pk.names["u1"] = ("alice@example.com", "Alice")
+    options = body_of(pk.post("passkey_register_options", None, **bearer))
+    assert options["user"]["displayName"] == "Alice"
+
+    pk.auth.get_user_name = None  # no hook: the body names the passkey
+    options = body_of(
+        pk.post("passkey_register_options", {"user_name": "ada", "display_name": "Ada"}, **bearer)
+    )
+    assert (options["user"]["name"], options["user"]["displayName"]) == ("ada", "Ada")
+    for body in (None, {}, {"user_name": ""}, {"user_name": 5}, {"user_name": "a\nb"}):
+        response = pk.post("passkey_register_options", body, **bearer)
+        assert (response.status, body_of(response)) == (400, {"error": "invalid_request"})
+
+
+def test_passkey_routes_refuse_a_misbehaving_or_unknown_user_hook(pk: PasskeyWeb) -> None:
+    bearer = pk.bearer()
+    pk.names["u1"] = 42
+    response = pk.post("passkey_register_options", {}, **bearer)
+    assert (response.status, body_of(response)) == (500, {"error": "server_error"})
+    del pk.names["u1"]  # the session outlived its user
+    response = pk.post("passkey_register_options", {}, **bearer)
+    assert (response.status, body_of(response)) == (401, {"error": "invalid_token"})
+
+
+def test_passkey_of_a_user_the_app_forgot_signs_nobody_in(pk: PasskeyWeb) -> None:
+    assert pk.register(pk.bearer()).status == 201
+    del pk.names["u1"]
+    response = pk.post("passkey_login", pk.assertion(), Origin=APP)
+    assert (response.status, body_of(response)) == (401, {"error": "passkey_verification_failed"})
+    assert response.cookies == ()
+    # The session opened by the verified assertion is gone again; the bearer one stays.
+    assert [s.auth_method for s in pk.service.list_sessions("u1")] == ["password"]
+
+
+def test_failing_user_hook_at_passkey_sign_in_leaves_no_session(pk: PasskeyWeb) -> None:
+    assert pk.register(pk.bearer()).status == 201
+
+    def broken(user_id: str) -> None:
+        raise ConnectionError("users database down")
+
+    pk.auth.get_user_name = broken
+    with pytest.raises(ConnectionError):
+        pk.post("passkey_login", pk.assertion(), Origin=APP)
+    assert [s.auth_method for s in pk.service.list_sessions("u1")] == ["password"]
+
+
+def test_passkey_registration_failures_are_400_with_their_code(pk: PasskeyWeb) -> None:
+    bearer = pk.bearer()
+    options = body_of(pk.post("passkey_register_options", {}, **bearer))
+    wrong_origin = pk.authenticator.create(options, origin="https://evil.example")
+    response = pk.post("passkey_register", wrong_origin, **bearer)
+    # The user's own authenticator failed: not a 401, which reads as "signed out".
+    assert (response.status, body_of(response)) == (400, {"error": "passkey_verification_failed"})
+    response = pk.post("passkey_register", wrong_origin, **bearer)  # challenge used up
+    assert body_of(response) == {"error": "passkey_challenge_invalid"}
+    for body in ({}, {"label": 5}):
+        response = pk.post("passkey_register", body, **bearer)
+        assert (response.status, body_of(response)) == (400, {"error": "invalid_request"})
+    response = pk.register(bearer, label="")  # empty label: the default
+    assert (response.status, body_of(response)["label"]) == (201, "Passkey")
+    response = pk.register(bearer, label="\x00")
+    assert (response.status, body_of(response)) == (400, {"error": "passkey_label_invalid"})
+
+
+def test_passkey_login_with_bearer_transport_returns_tokens_only(
+    keypair: tuple[bytes, bytes], clock: Clock
+) -> None:
+    pk = PasskeyWeb(keypair, clock, WebConfig(transport="bearer"))
+    assert pk.register(pk.bearer()).status == 201
+    # No Origin check on the bearer transport, like password login.
+    response = pk.post("passkey_login", pk.assertion(), Origin="https://evil.example")
+    assert response.status == 200
+    assert response.cookies == ()
+    body = body_of(response)
+    assert body["token_type"] == "Bearer"
+    session = pk.auth.authenticate_sync(
+        req(headers={"Authorization": f"Bearer {body['access_token']}"})
+    )
+    assert session.auth_method == "passkey"
+
+
+def test_passkey_login_options_ignore_a_login(pk: PasskeyWeb) -> None:
+    assert pk.register(pk.bearer()).status == 201
+    pk.lookups = 0
+    known = body_of(pk.post("passkey_login_options", {"login": "alice@example.com"}, Origin=APP))
+    unknown = body_of(pk.post("passkey_login_options", {"login": "nobody"}, Origin=APP))
+    assert "allowCredentials" not in known or known["allowCredentials"] == []
+    assert set(known) == set(unknown)
+    assert known["challenge"] != unknown["challenge"]
+    assert pk.lookups == 0
+
+
+def test_passkey_secrets_stay_out_of_logs_and_error_bodies(
+    pk: PasskeyWeb, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert pk.register(pk.bearer()).status == 201
+    assertion = pk.assertion()
+    challenge = json.loads(
+        base64.urlsafe_b64decode(assertion["response"]["clientDataJSON"] + "==")
+    )["challenge"]
+    ok = pk.post("passkey_login", assertion, Origin=APP)
+    tokens = body_of(ok)
+    failures = [
+        pk.post("passkey_login", assertion, Origin=APP),  # replay
+        pk.post("passkey_login", {**pk.assertion(), "id": "AAAA"}, Origin=APP),
+        pk.post("passkey_login", pk.authenticator.get({"challenge": challenge}), Origin=APP),
+    ]
+    logged = "".join(r.getMessage() for r in caplog.records)
+    for secret in (challenge, tokens["access_token"], tokens["refresh_token"]):
+        assert secret not in logged
+        for response in failures:
+            assert secret.encode() not in response.body

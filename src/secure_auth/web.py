@@ -27,9 +27,14 @@ The rules, in short (docs/frameworks.md has the long form):
   prefixes, which browsers only accept over https.
 * **Errors.** The body is ``{"error": "<code>"}`` and nothing else. Every
   token or session failure (malformed, expired, revoked, replayed) is
-  ``invalid_token``; every login failure is ``invalid_credentials``. A 401
-  carries an RFC 6750 ``WWW-Authenticate: Bearer realm=...`` challenge. A
-  store outage is 503, never a session and never a 200.
+  ``invalid_token``; every login failure is ``invalid_credentials``; every
+  passkey sign-in failure past the challenge is
+  ``passkey_verification_failed``. A 401 carries an RFC 6750
+  ``WWW-Authenticate: Bearer realm=...`` challenge. A store outage is 503,
+  never a session and never a 200.
+* **Passkeys.** The ceremonies are routes too (``/auth/passkey/...``,
+  ``/auth/passkeys``, ``/auth/passkeys.js``): sign-in follows the login
+  rules above; registration and management act for the session's user only.
 
 Blocking and ``async`` services share the logic the same way the core does:
 each operation is a generator (*flow*) that yields the calls it needs and is
@@ -40,6 +45,8 @@ or with plain calls (:meth:`WebAuth.handle_sync`, :meth:`WebAuth.resolve_sync`).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import inspect
 import json
 import logging
@@ -57,14 +64,20 @@ from .errors import (
     InvalidCredentials,
     InvalidPasswordHash,
     InvalidToken,
+    MalformedPasskeyResponse,
+    PasskeyChallengeError,
+    PasskeyError,
+    PasskeyVerificationFailed,
     PasswordPolicyError,
     SessionError,
     StoreUnavailable,
     Throttled,
     TokenError,
+    UnknownCredential,
     UnsupportedByStore,
 )
-from .models import AuthTokens, SessionInfo
+from .models import AuthTokens, PasskeyCredential, SessionInfo
+from .passkeys import javascript_source
 
 __all__ = [
     "ENDPOINTS",
@@ -76,6 +89,7 @@ __all__ = [
     "CsrfRejected",
     "Endpoint",
     "GetUser",
+    "GetUserName",
     "InvalidRequest",
     "Request",
     "Response",
@@ -91,6 +105,7 @@ __all__ = [
     "error_body",
     "error_response",
     "parse_cookies",
+    "passkey_json",
     "read_token",
     "refresh_cookie",
     "www_authenticate",
@@ -103,6 +118,10 @@ Transport = Literal["cookie", "bearer", "both"]
 SameSite = Literal["Lax", "Strict", "None"]
 GetUser = Callable[[str], Any]
 """``get_user(login) -> user | None``, sync or ``async``: the application's lookup."""
+GetUserName = Callable[[str], Any]
+"""``get_user_name(user_id) -> name | (name, display_name) | None``, sync or
+``async``: what a passkey is called on the user's authenticator (an e-mail
+address, a login), and ``None`` when the application no longer knows the user."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -114,6 +133,7 @@ _PATH_CHARS = re.compile(r"/[!-:<-~]*")  # visible ASCII, no ';'
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _USER_AGENT_LIMIT = 512
 _LOGIN_LIMIT = 320
+_CREDENTIAL_ID_LIMIT = 1400  # base64url of WebAuthn's 1023-byte maximum
 
 
 # -- errors of the HTTP edge ----------------------------------------------------
@@ -166,7 +186,8 @@ class WebConfig:
         access_cookie_path: Path of the access cookie; ``"/"`` allows the
             ``__Host-`` prefix, any other path gets ``__Secure-``.
         auth_path: where the auth routes live (``/auth/login``,
-            ``/auth/refresh``, ``/auth/logout``); no trailing slash.
+            ``/auth/refresh``, ``/auth/logout``, the passkey routes); no
+            trailing slash.
         refresh_cookie_path: Path of the refresh cookie; ``None`` = the auth
             routes (``auth_path``), so the refresh token reaches refresh and
             logout (which must revoke even when the access cookie expired)
@@ -176,6 +197,11 @@ class WebConfig:
         realm: the ``realm`` of the ``WWW-Authenticate`` challenge.
         login_field, password_field: the login form / JSON field names.
         max_body_bytes: auth route bodies larger than this are refused.
+            16 KiB holds any passkey response with ``"none"`` attestation;
+            raise it (up to 64 KiB) if you ask for attestation certificates.
+        passkeys: mount the passkey routes (``/auth/passkey/...``,
+            ``/auth/passkeys``, ``/auth/passkeys.js``); they need the
+            ``[passkeys]`` extra and a store that keeps passkeys.
         trusted_proxies: how many reverse proxies of yours stand in front
             of the app, each appending one ``X-Forwarded-For`` entry. ``0``
             (default) ignores the header: the peer is the client. The client
@@ -200,6 +226,7 @@ class WebConfig:
     login_field: str = "login"
     password_field: str = "password"  # noqa: S105 (a field name, not a password)
     max_body_bytes: int = 16 * 1024
+    passkeys: bool = True
     trusted_proxies: int = 0
 
     def __post_init__(self) -> None:
@@ -683,22 +710,53 @@ def error_response(exc: AuthError, config: WebConfig) -> Response:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One auth route. Adapters mount every entry of :data:`ENDPOINTS` at
-    ``config.auth_path + path`` and hand requests to :meth:`WebAuth.handle`."""
+    """One auth route. Adapters mount every entry of :attr:`WebAuth.endpoints`
+    at ``config.auth_path + path`` and hand requests to :meth:`WebAuth.handle`.
+
+    ``passkey`` routes are left out when :attr:`WebConfig.passkeys` is off.
+    """
 
     name: str
     method: str
     path: str
+    passkey: bool = False
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("login", "POST", "/login"),
     Endpoint("refresh", "POST", "/refresh"),
     Endpoint("logout", "POST", "/logout"),
-    # Passkey ceremonies go here (e.g. "passkey_login_options" POST
-    # "/passkeys/login/options"), each with a ``_<name>_flow`` method on
-    # WebAuth: every adapter mounts them with no change of its own.
+    # Passkeys (docs/frameworks.md, "Passkey routes"). Each name has a
+    # ``_<name>_flow`` on WebAuth; every adapter mounts them unchanged.
+    Endpoint("passkey_login_options", "POST", "/passkey/login/options", passkey=True),
+    Endpoint("passkey_login", "POST", "/passkey/login", passkey=True),
+    Endpoint("passkey_register_options", "POST", "/passkey/register/options", passkey=True),
+    Endpoint("passkey_register", "POST", "/passkey/register", passkey=True),
+    Endpoint("passkeys", "GET", "/passkeys", passkey=True),
+    Endpoint("passkey_rename", "POST", "/passkeys/rename", passkey=True),
+    Endpoint("passkey_delete", "POST", "/passkeys/delete", passkey=True),
+    Endpoint("passkeys_js", "GET", "/passkeys.js", passkey=True),
 )
+
+
+def passkey_json(credential: PasskeyCredential) -> dict[str, Any]:
+    """What the passkey routes say about a stored passkey: no key, no counter,
+    no user handle.
+
+    ``{"id", "label", "created_at", "last_used_at", "transports", "aaguid",
+    "backup_eligible", "backup_state"}``; times are Unix seconds
+    (``last_used_at`` is ``null`` until the first sign-in).
+    """
+    return {
+        "id": credential.credential_id,
+        "label": credential.label,
+        "created_at": credential.created_at,
+        "last_used_at": credential.last_used_at,
+        "transports": list(credential.transports),
+        "aaguid": credential.aaguid,
+        "backup_eligible": credential.backup_eligible,
+        "backup_state": credential.backup_state,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -776,6 +834,12 @@ class WebAuth:
             the application's lookup for the login route. The user is a mapping
             or object with ``id`` and ``password`` (the stored hash), as
             ``login`` expects. Without it, the login route answers 500.
+        get_user_name: ``get_user_name(user_id) -> name | (name,
+            display_name) | None`` (sync or ``async``), for the passkey
+            routes: the name a new passkey carries on the authenticator
+            (otherwise the request body's ``user_name``), and ``None`` for a
+            user the application no longer knows, whose passkeys then sign
+            nobody in.
         clock: time source for cookie Max-Age; defaults to the service's.
     """
 
@@ -785,14 +849,16 @@ class WebAuth:
         *,
         config: WebConfig | None = None,
         get_user: GetUser | None = None,
+        get_user_name: GetUserName | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.service = service
         self.config = config or WebConfig()
         self.get_user = get_user
+        self.get_user_name = get_user_name
         # The service's own clock, so Max-Age matches the tokens it signs.
         self._clock: Callable[[], float] = clock or getattr(service, "now", None) or time.time
-        self._endpoints = {e.name: e for e in ENDPOINTS}
+        self._endpoints = {e.name: e for e in ENDPOINTS if self.config.passkeys or not e.passkey}
 
     def __repr__(self) -> str:
         return f"WebAuth(service={type(self.service).__name__}, config={self.config!r})"
@@ -984,6 +1050,140 @@ class WebAuth:
         cookies = clear_cookies(self.config) if self.config.accepts_cookie else ()
         return Response(204, (("Cache-Control", "no-store"),), cookies)
 
+    # -- passkey flows ------------------------------------------------------------
+
+    def _passkey_login_options_flow(self, request: Request) -> _Flow[Response]:
+        try:
+            if self.config.accepts_cookie:
+                check_login_origin(request, self.config)
+            # The body is read only to refuse a malformed one: a "login" in it
+            # is ignored. Options for a named user would list that user's
+            # credential ids (allowCredentials) and so tell who has passkeys.
+            self._json(request)
+            options = yield _call(self.service.passkey_login_options)
+        except AuthError as exc:
+            return self._passkey_failure(exc, "sign_in")
+        return _json_response(200, options)
+
+    def _passkey_login_flow(self, request: Request) -> _Flow[Response]:
+        try:
+            if self.config.accepts_cookie:
+                check_login_origin(request, self.config)
+            response = self._json(request)
+            if not response:
+                raise InvalidRequest("no passkey response in the body")
+            tokens: AuthTokens = yield _call(
+                self.service.login_with_passkey,
+                response,
+                user_agent=request.user_agent,
+                ip_address=self.client_ip(request),
+            )
+            if self.get_user_name is not None:
+                try:
+                    names = yield _call(self.get_user_name, tokens.user_id)
+                except Exception:
+                    yield _call(self.service.logout, tokens.session_id)
+                    raise
+                if names is None:
+                    # A passkey outliving its account signs nobody in.
+                    yield _call(self.service.logout, tokens.session_id)
+                    raise PasskeyVerificationFailed("the passkey's user is unknown to the app")
+        except AuthError as exc:
+            return self._passkey_failure(exc, "sign_in")
+        return self._tokens_response(tokens)
+
+    def _passkey_register_options_flow(self, request: Request) -> _Flow[Response]:
+        try:
+            session: SessionInfo = yield from self._session_flow(request)
+            fields = self._json(request)
+            if self.get_user_name is not None:
+                found = yield _call(self.get_user_name, session.user_id)
+                if found is None:
+                    raise InvalidToken("the session's user is unknown to the app")
+                name, display_name = _user_names(found)
+            else:
+                user_name = _text_field(fields, "user_name")
+                if user_name is None:
+                    raise InvalidRequest("missing user_name (or configure get_user_name)")
+                name, display_name = user_name, _text_field(fields, "display_name")
+            options = yield _call(
+                self.service.register_passkey, session.user_id, name, display_name
+            )
+        except AuthError as exc:
+            return self._passkey_failure(exc, "register")
+        return _json_response(200, options)
+
+    def _passkey_register_flow(self, request: Request) -> _Flow[Response]:
+        try:
+            session: SessionInfo = yield from self._session_flow(request)
+            response = self._json(request)
+            label = response.pop("label", None)
+            if label is not None and not isinstance(label, str):
+                raise InvalidRequest("label must be a string")
+            if not response:
+                raise InvalidRequest("no passkey response in the body")
+            credential = yield _call(
+                self.service.finish_passkey_registration,
+                session.user_id,
+                response,
+                label=label or None,
+                user_agent=request.user_agent,
+                ip_address=self.client_ip(request),
+            )
+        except AuthError as exc:
+            return self._passkey_failure(exc, "register")
+        return _json_response(201, passkey_json(credential))
+
+    def _passkeys_flow(self, request: Request) -> _Flow[Response]:
+        try:
+            session: SessionInfo = yield from self._session_flow(request)
+            credentials = yield _call(self.service.list_passkeys, session.user_id)
+        except AuthError as exc:
+            return self._passkey_failure(exc, "manage")
+        return _json_response(200, {"passkeys": [passkey_json(c) for c in credentials]})
+
+    def _passkey_rename_flow(self, request: Request) -> _Flow[Response]:
+        try:
+            session: SessionInfo = yield from self._session_flow(request)
+            fields = self._json(request)
+            credential_id = _credential_id_field(fields)
+            label = fields.get("label")
+            if not isinstance(label, str):
+                raise InvalidRequest("label must be a string")
+            yield _call(self.service.rename_passkey, session.user_id, credential_id, label)
+        except AuthError as exc:
+            return self._passkey_failure(exc, "manage")
+        return Response(204, (("Cache-Control", "no-store"),))
+
+    def _passkey_delete_flow(self, request: Request) -> _Flow[Response]:
+        try:
+            session: SessionInfo = yield from self._session_flow(request)
+            credential_id = _credential_id_field(self._json(request))
+            yield _call(
+                self.service.delete_passkey,
+                session.user_id,
+                credential_id,
+                user_agent=request.user_agent,
+                ip_address=self.client_ip(request),
+            )
+        except AuthError as exc:
+            return self._passkey_failure(exc, "manage")
+        return Response(204, (("Cache-Control", "no-store"),))
+
+    def _passkeys_js_flow(self, request: Request) -> _Flow[Response]:
+        yield from ()  # no calls: the module ships with the package
+        body, etag = _javascript()
+        headers = (
+            ("Content-Type", "text/javascript; charset=utf-8"),
+            ("Cache-Control", "no-cache"),  # revalidate: an upgrade changes it
+            ("ETag", etag),
+            ("X-Content-Type-Options", "nosniff"),
+        )
+        tags = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+        if etag in tags or "*" in tags:
+            return Response(304, headers[1:3])
+        return Response(200, headers, body=body)
+
     # -- flow helpers ----------------------------------------------------------
 
     def client_ip(self, request: Request) -> str | None:
@@ -1001,6 +1201,42 @@ class WebAuth:
         if response.status == 401 and self.config.accepts_cookie:
             response = response.with_cookies(clear_cookies(self.config))
         return response
+
+    def _session_flow(self, request: Request) -> _Flow[SessionInfo]:
+        """The request's session, for the routes of a signed-in user.
+
+        Raises:
+            AuthError: as :meth:`AuthResult.required` (401, 403 for a
+                cross-site cookie request, 503).
+        """
+        result: AuthResult = yield from self._resolve_flow(request)
+        return result.required()
+
+    def _passkey_failure(
+        self, exc: AuthError, route: Literal["sign_in", "register", "manage"]
+    ) -> Response:
+        """The answer for a failed passkey route (docs/frameworks.md has the table).
+
+        Sign-in: a malformed response (400 ``passkey_malformed``) or a
+        challenge that is unknown, expired or used (400
+        ``passkey_challenge_invalid``) are told apart, as both are decided
+        before the credential is looked up; every other failure (unknown
+        credential, another user's, bad signature, counter, user
+        verification...) is 401 ``passkey_verification_failed``.
+        Registration: 400 with the precise code, about the user's own
+        authenticator. Management: a passkey that is not the user's is 404,
+        the same as one that does not exist.
+        """
+        if not isinstance(exc, PasskeyError):
+            return self.error_response(exc)
+        if route == "sign_in":
+            if isinstance(exc, MalformedPasskeyResponse | PasskeyChallengeError):
+                return self.error_response(exc)
+            logger.debug("passkey sign-in refused: %s (%s)", exc.code, exc.reason)
+            return self.error_response(PasskeyVerificationFailed(exc.reason))
+        status = 404 if route == "manage" and isinstance(exc, UnknownCredential) else 400
+        logger.debug("passkey request refused: %s (%s)", exc.code, exc.reason)
+        return _json_response(status, {"error": exc.code})
 
     def _tokens_response(self, tokens: AuthTokens) -> Response:
         now = self._clock()
@@ -1051,6 +1287,19 @@ class WebAuth:
             raise InvalidRequest("refresh_token must be a string")
         return token
 
+    def _json(self, request: Request) -> dict[str, Any]:
+        """The JSON object of a passkey route's body (``{}`` if empty).
+
+        JSON only: no HTML form can send it cross-site without a CORS preflight.
+
+        Raises:
+            InvalidRequest: too large, not a JSON object.
+        """
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if request.body and not (media == "application/json" or media.endswith("+json")):
+            raise InvalidRequest(f"passkey routes take JSON, not {media[:60]!r}")
+        return self._form(request)
+
     def _form(self, request: Request) -> dict[str, Any]:
         """The JSON object or url-encoded form of an auth route's body.
 
@@ -1080,6 +1329,55 @@ class WebAuth:
                 raise InvalidRequest("form is not UTF-8") from None
             return dict(pairs[:20])
         raise InvalidRequest(f"unsupported content type {media[:60]!r}")
+
+
+def _text_field(fields: Mapping[str, Any], name: str) -> str | None:
+    """A printable, non-blank text field of at most 320 characters; ``None``
+    when absent or empty."""
+    value = fields.get(name)
+    if value is None or value == "":
+        return None
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > _LOGIN_LIMIT
+        or not value.isprintable()
+    ):
+        raise InvalidRequest(f"{name} must be printable text of 1 to {_LOGIN_LIMIT} characters")
+    return value
+
+
+def _user_names(found: object) -> tuple[str, str | None]:
+    """``get_user_name``'s answer as (name, display name).
+
+    Raises:
+        ConfigurationError: not a non-blank str or a (str, str | None) pair.
+    """
+    name: object = found
+    display: object = None
+    if isinstance(found, tuple) and len(found) == 2:
+        name, display = found
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or not (display is None or isinstance(display, str))
+    ):
+        raise ConfigurationError("get_user_name must return a str, (str, str) or None")
+    return name, display or None
+
+
+def _credential_id_field(fields: Mapping[str, Any]) -> str:
+    value = fields.get("id")
+    if not isinstance(value, str) or not value or len(value) > _CREDENTIAL_ID_LIMIT:
+        raise InvalidRequest("id must be a passkey's id")
+    return value
+
+
+@functools.cache
+def _javascript() -> tuple[bytes, str]:
+    """``passkeys.js`` and its ETag, read once."""
+    body = javascript_source().encode("utf-8")
+    return body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 def _not_blocking(fn: Callable[..., Any], result: Any) -> None:

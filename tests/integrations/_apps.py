@@ -2,8 +2,11 @@
 
 Every app has:
 
-* the auth routes at ``/auth/login``, ``/auth/refresh``, ``/auth/logout``;
-* ``GET`` and ``POST /me``: session required, answers ``{"user_id", "session_id"}``;
+* the auth routes at ``/auth/login``, ``/auth/refresh``, ``/auth/logout``
+  and the passkey routes (``/auth/passkey/...``, ``/auth/passkeys...``), with
+  ``get_user_name`` wired in;
+* ``GET`` and ``POST /me``: session required, answers
+  ``{"user_id", "session_id", "auth_method"}``;
 * ``GET /maybe``: session optional, answers ``{"user_id": ... or null}``.
 
 ``build(name, env)`` is an async context manager yielding a :class:`Target`:
@@ -90,9 +93,21 @@ class Env:
         await asyncio.sleep(0)
         return self.users.get(login)
 
+    def get_user_name(self, user_id: str) -> str | None:
+        """The passkey routes' hook: the login of a user id, ``None`` if unknown."""
+        return next((login for login, u in self.users.items() if u["id"] == user_id), None)
+
+    async def aget_user_name(self, user_id: str) -> str | None:
+        await asyncio.sleep(0)
+        return self.get_user_name(user_id)
+
 
 def _me(session: Any) -> dict[str, Any]:
-    return {"user_id": session.user_id, "session_id": session.session_id}
+    return {
+        "user_id": session.user_id,
+        "session_id": session.session_id,
+        "auth_method": session.auth_method,
+    }
 
 
 def _maybe(session: Any) -> dict[str, Any]:
@@ -213,7 +228,12 @@ def _starlette(env: Env) -> Any:
 
     from secure_auth.integrations.starlette import SecureAuth
 
-    auth = SecureAuth(env.async_service(), get_user=env.aget_user, config=env.web)
+    auth = SecureAuth(
+        env.async_service(),
+        get_user=env.aget_user,
+        get_user_name=env.aget_user_name,
+        config=env.web,
+    )
 
     async def me(request: Request) -> JSONResponse:
         assert request.user.is_authenticated  # the backend set request.user
@@ -239,7 +259,12 @@ def _fastapi(env: Env) -> Any:
     from secure_auth import SessionInfo
     from secure_auth.integrations.starlette import SecureAuth
 
-    auth = SecureAuth(env.async_service(), get_user=env.get_user, config=env.web)
+    auth = SecureAuth(
+        env.async_service(),
+        get_user=env.get_user,
+        get_user_name=env.get_user_name,
+        config=env.web,
+    )
     app = FastAPI()
     auth.init_app(app)
 
@@ -260,7 +285,13 @@ def _flask(env: Env) -> Any:
     from secure_auth.integrations.flask import SecureAuth, current_session, login_required
 
     app = Flask(__name__)
-    SecureAuth(app, service=env.sync_service(), get_user=env.get_user, config=env.web)
+    SecureAuth(
+        app,
+        service=env.sync_service(),
+        get_user=env.get_user,
+        get_user_name=env.get_user_name,
+        config=env.web,
+    )
 
     @app.route("/me", methods=["GET", "POST"])
     @login_required
@@ -302,6 +333,7 @@ async def _django(env: Env, *, asynchronous: bool) -> AsyncIterator[Target]:
         env.sync_service(),
         async_service=env.async_service(),
         get_user=env.get_user,
+        get_user_name=env.get_user_name,
         config=env.web,
     )
     urlconf = "_django_urls_async" if asynchronous else "_django_urls"
@@ -325,7 +357,12 @@ async def _aiohttp(env: Env) -> AsyncIterator[Target]:
 
     from secure_auth.integrations.aiohttp import SecureAuth, get_session
 
-    auth = SecureAuth(env.async_service(), get_user=env.aget_user, config=env.web)
+    auth = SecureAuth(
+        env.async_service(),
+        get_user=env.aget_user,
+        get_user_name=env.aget_user_name,
+        config=env.web,
+    )
     app = web.Application()
     auth.setup(app)
 
@@ -371,6 +408,7 @@ def _plain_asgi(env: Env) -> Any:
         env.async_service(),
         config=env.web,
         get_user=env.get_user,
+        get_user_name=env.get_user_name,
         required=lambda path: path != "/maybe",
     )
 
@@ -389,6 +427,7 @@ def _plain_wsgi(env: Env) -> Any:
         env.sync_service(),
         config=env.web,
         get_user=env.get_user,
+        get_user_name=env.get_user_name,
         required=lambda path: path != "/maybe",
     )
 

@@ -13,7 +13,13 @@ from secure_auth.integrations.django import get_session, login_required
 @login_required
 def me(request: HttpRequest) -> JsonResponse:
     session = request.auth_session  # type: ignore[attr-defined]
-    return JsonResponse({"user_id": session.user_id, "session_id": session.session_id})
+    return JsonResponse(
+        {
+            "user_id": session.user_id,
+            "session_id": session.session_id,
+            "auth_method": session.auth_method,
+        }
+    )
 
 
 def maybe(request: HttpRequest) -> JsonResponse:

@@ -16,7 +16,13 @@ from secure_auth.integrations.django import LoginRequiredMixin, auth_urlpatterns
 class Me(LoginRequiredMixin, View):
     async def get(self, request: HttpRequest) -> JsonResponse:
         session = request.auth_session  # type: ignore[attr-defined]
-        return JsonResponse({"user_id": session.user_id, "session_id": session.session_id})
+        return JsonResponse(
+            {
+                "user_id": session.user_id,
+                "session_id": session.session_id,
+                "auth_method": session.auth_method,
+            }
+        )
 
     async def post(self, request: HttpRequest) -> JsonResponse:
         return await self.get(request)

@@ -181,6 +181,10 @@ def get_user(login: str) -> dict[str, str] | None:
     return None
 
 
+def get_user_name(user_id: str) -> str | None:
+    return None
+
+
 def test_django_builds_both_faces_from_a_settings_dict(keypair: tuple[bytes, bytes]) -> None:
     _django()
     from django.test import override_settings
@@ -192,6 +196,7 @@ def test_django_builds_both_faces_from_a_settings_dict(keypair: tuple[bytes, byt
         "PUBLIC_KEY": keypair[1],
         "STORE": "secure_auth.MemoryStore",
         "GET_USER": f"{__name__}.get_user",
+        "GET_USER_NAME": f"{__name__}.get_user_name",
         "CONFIG": {"access_token_ttl": 60, "argon2_time_cost": 1, "argon2_memory_cost": 64},
         "WEB": {"transport": "cookie", "realm": "django"},
     }
@@ -205,6 +210,8 @@ def test_django_builds_both_faces_from_a_settings_dict(keypair: tuple[bytes, byt
         assert auth.web.service.config.access_token_ttl == 60
         assert auth.config == WebConfig(transport="cookie", realm="django")
         assert auth.web.get_user is get_user
+        assert auth.web.get_user_name is get_user_name
+        assert auth.async_web.get_user_name is not None  # run in a thread there
     with override_settings(SECURE_AUTH={**setting, "WEB": {"realm": "changed"}}):
         assert get_auth().config.realm == "changed"  # rebuilt on setting_changed
 

@@ -21,10 +21,16 @@ import pytest
 from _apps import ADAPTERS, NEEDS, Env, Target, build, parse_set_cookie, require
 
 from conftest import CHEAP, Clock
+from passkeys.softauthn import SoftAuthenticator
 from secure_auth import MemoryStore, SQLiteStore, SyncAuthService
 from secure_auth.web import WebConfig
 
 WEB = WebConfig(realm="tests")
+# The WebAuthn origin is what the (software) browser puts in clientDataJSON;
+# every app is reached as https://testserver but aiohttp's loopback server.
+RP_ID = "testserver"
+WEBAUTHN_ORIGIN = "https://testserver"
+CONFIG = CHEAP.replace(rp_id=RP_ID, rp_name="Tests", expected_origins=(WEBAUTHN_ORIGIN,))
 ACCESS = WEB.access_cookie_name  # __Host-access_token
 REFRESH = WEB.refresh_cookie_name  # __Secure-refresh_token
 EVIL = "https://evil.example"
@@ -34,7 +40,10 @@ INVALID = {"error": "invalid_token"}
 @pytest.fixture(scope="module")
 def users(keypair: tuple[bytes, bytes]) -> dict[str, dict[str, str]]:
     hasher = SyncAuthService(keypair[0], keypair[1], MemoryStore(), config=CHEAP)
-    return {"alice": {"id": "u1", "password": hasher.hash_password("wonderland")}}
+    return {
+        "alice": {"id": "u1", "password": hasher.hash_password("wonderland")},
+        "bob": {"id": "u2", "password": hasher.hash_password("builder")},
+    }
 
 
 Factory = Callable[..., AbstractAsyncContextManager[Target]]
@@ -51,7 +60,7 @@ async def make_app(
     require(*NEEDS[request.param])
 
     def make(store: object | None = None, web: WebConfig = WEB) -> Any:
-        env = Env(keypair, clock, CHEAP, web, users, store if store is not None else MemoryStore())
+        env = Env(keypair, clock, CONFIG, web, users, store if store is not None else MemoryStore())
         return build(request.param, env)
 
     yield make
@@ -83,14 +92,22 @@ async def test_valid_bearer_token_reaches_the_handler(app: Target) -> None:
     tokens = await app.login()
     response = await app.request("GET", "/me", bearer=tokens["access_token"], cookies=False)
     assert response.status_code == 200
-    assert response.json() == {"user_id": "u1", "session_id": tokens["session_id"]}
+    assert response.json() == {
+        "user_id": "u1",
+        "session_id": tokens["session_id"],
+        "auth_method": "password",
+    }
 
 
 async def test_valid_cookie_reaches_the_handler(app: Target) -> None:
     tokens = await app.login()
     response = await app.request("GET", "/me")
     assert response.status_code == 200
-    assert response.json() == {"user_id": "u1", "session_id": tokens["session_id"]}
+    assert response.json() == {
+        "user_id": "u1",
+        "session_id": tokens["session_id"],
+        "auth_method": "password",
+    }
 
 
 async def test_forged_token_is_refused(app: Target) -> None:
@@ -423,6 +440,203 @@ async def test_trusted_origin_post_with_cookie_is_accepted(make_app: Factory) ->
         await app.login()
         response = await app.request("POST", "/me", headers={"Origin": "https://app.example"})
         assert response.status_code == 200
+
+
+# -- passkeys ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def authenticator() -> SoftAuthenticator:
+    return SoftAuthenticator(rp_id=RP_ID, origin=WEBAUTHN_ORIGIN)
+
+
+async def add_passkey(app: Target, authenticator: SoftAuthenticator, **body: Any) -> Any:
+    """The signed-in user registers a passkey through the routes; the stored passkey's JSON."""
+    same = {"Origin": app.origin}
+    response = await app.request(
+        "POST", "/auth/passkey/register/options", json_body={}, headers=same
+    )
+    assert response.status_code == 200, response.text
+    credential = authenticator.create(response.json())
+    response = await app.request(
+        "POST", "/auth/passkey/register", json_body={**credential, **body}, headers=same
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def passkey_assertion(app: Target, authenticator: SoftAuthenticator, **get: Any) -> Any:
+    """Usernameless sign-in options from the route, answered by the authenticator."""
+    response = await app.request(
+        "POST", "/auth/passkey/login/options", json_body={}, headers={"Origin": app.origin}
+    )
+    assert response.status_code == 200, response.text
+    options = response.json()
+    assert options["rpId"] == RP_ID
+    assert options.get("allowCredentials", []) == []
+    return authenticator.get(options, **get)
+
+
+async def test_passkey_register_sign_out_and_sign_in(
+    app: Target, authenticator: SoftAuthenticator
+) -> None:
+    await app.login()
+    response = await app.request(
+        "POST", "/auth/passkey/register/options", json_body={}, headers={"Origin": app.origin}
+    )
+    options = response.json()
+    assert options["user"]["name"] == "alice"  # from get_user_name, never the user id
+    assert options["rp"]["id"] == RP_ID
+    assert response.headers["cache-control"] == "no-store"
+    stored = await add_passkey(app, authenticator, label="Laptop")
+    assert stored["label"] == "Laptop"
+    assert stored["id"] == authenticator.credentials[-1].id
+    assert {"public_key", "user_handle", "sign_count", "user_id"}.isdisjoint(stored)
+    listed = (await app.request("GET", "/auth/passkeys")).json()
+    assert [p["id"] for p in listed["passkeys"]] == [stored["id"]]
+
+    assert (await app.request("POST", "/auth/logout", headers={"Origin": app.origin})).status_code
+    assert app.jar == {}
+    assertion = await passkey_assertion(app, authenticator)
+    response = await app.request(
+        "POST", "/auth/passkey/login", json_body=assertion, headers={"Origin": app.origin}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["user_id"] == "u1"
+    assert {parse_set_cookie(h)[0] for h in app.set_cookies} == {ACCESS, REFRESH}
+    assert app.jar[(ACCESS, "/")] == body["access_token"]
+    me = (await app.request("GET", "/me")).json()
+    assert me == {"user_id": "u1", "session_id": body["session_id"], "auth_method": "passkey"}
+
+    # The same assertion again: its challenge was used up.
+    replay = await app.request(
+        "POST", "/auth/passkey/login", json_body=assertion, headers={"Origin": app.origin}
+    )
+    assert replay.status_code == 400
+    assert replay.json() == {"error": "passkey_challenge_invalid"}
+    assert "set-cookie" not in replay.headers
+
+
+async def test_passkey_sign_in_failures_collapse_to_one_answer(
+    app: Target, authenticator: SoftAuthenticator
+) -> None:
+    await app.login()
+    await add_passkey(app, authenticator)
+    stranger = SoftAuthenticator(rp_id=RP_ID, origin=WEBAUTHN_ORIGIN)
+    stranger.create(
+        {"user": {"id": "AAAA"}, "challenge": "AAAA"}, keep=True
+    )  # a passkey this site never saw
+    attempts = [
+        await passkey_assertion(app, stranger),
+        await passkey_assertion(app, authenticator, forge_signature=True),
+        await passkey_assertion(app, authenticator, user_handle="AAAA"),
+        await passkey_assertion(app, authenticator, origin=EVIL),
+    ]
+    for assertion in attempts:
+        response = await app.request("POST", "/auth/passkey/login", json_body=assertion)
+        assert_challenge(response, None)
+        assert response.json() == {"error": "passkey_verification_failed"}
+        assert "set-cookie" not in response.headers
+    malformed = await app.request("POST", "/auth/passkey/login", json_body={"id": "x"})
+    assert malformed.status_code == 400
+    assert malformed.json() == {"error": "passkey_malformed"}
+
+
+async def test_passkey_routes_refuse_cross_site_requests(
+    app: Target, authenticator: SoftAuthenticator
+) -> None:
+    await app.login()
+    stored = await add_passkey(app, authenticator)
+    for route, body in [
+        ("/auth/passkey/register/options", {}),
+        ("/auth/passkey/register", {}),
+        ("/auth/passkeys/rename", {"id": stored["id"], "label": "Pwned"}),
+        ("/auth/passkeys/delete", {"id": stored["id"]}),
+        ("/auth/passkey/login/options", {}),
+        ("/auth/passkey/login", await passkey_assertion(app, authenticator)),
+    ]:
+        for headers in ({"Origin": EVIL}, {"Sec-Fetch-Site": "cross-site"}):
+            response = await app.request("POST", route, json_body=body, headers=headers)
+            assert response.status_code == 403, (route, headers, response.text)
+            assert response.json() == {"error": "csrf_rejected"}
+            assert "set-cookie" not in response.headers
+    # A form (what a cross-site page can send without a preflight) is not JSON.
+    response = await app.request(
+        "POST",
+        "/auth/passkey/login",
+        content=b"id=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        cookies=False,
+    )
+    assert response.status_code == 400
+    listed = (await app.request("GET", "/auth/passkeys")).json()["passkeys"]
+    assert [(p["id"], p["label"]) for p in listed] == [(stored["id"], "Passkey")]
+
+
+async def test_passkey_management_needs_a_session(app: Target) -> None:
+    for method, route in [
+        ("POST", "/auth/passkey/register/options"),
+        ("POST", "/auth/passkey/register"),
+        ("GET", "/auth/passkeys"),
+        ("POST", "/auth/passkeys/rename"),
+        ("POST", "/auth/passkeys/delete"),
+    ]:
+        response = await app.request(method, route, json_body=None if method == "GET" else {})
+        assert_challenge(response, None)
+        assert response.json() == {"error": "authentication_required"}
+        response = await app.request(method, route, bearer="garbage")
+        assert_challenge(response, "invalid_token")
+
+
+async def test_passkey_rename_and_delete_reach_only_the_users_own(
+    app: Target, authenticator: SoftAuthenticator
+) -> None:
+    await app.login("bob", "builder")
+    bobs = await add_passkey(app, authenticator)
+    await app.login()
+    alices = await add_passkey(app, authenticator)
+    same = {"Origin": app.origin}
+    for route, body in [
+        ("/auth/passkeys/rename", {"id": bobs["id"], "label": "Mine now"}),
+        ("/auth/passkeys/delete", {"id": bobs["id"]}),
+        ("/auth/passkeys/delete", {"id": "bm8tc3VjaC1wYXNza2V5"}),
+    ]:
+        response = await app.request("POST", route, json_body=body, headers=same)
+        assert response.status_code == 404, route
+        assert response.json() == {"error": "passkey_unknown_credential"}
+    for body in ({"id": alices["id"], "label": ""}, {"id": alices["id"], "label": "x" * 65}):
+        response = await app.request("POST", "/auth/passkeys/rename", json_body=body, headers=same)
+        assert response.json() == {"error": "passkey_label_invalid"}
+    response = await app.request(
+        "POST",
+        "/auth/passkeys/rename",
+        json_body={"id": alices["id"], "label": "Phone"},
+        headers=same,
+    )
+    assert response.status_code == 204
+    listed = (await app.request("GET", "/auth/passkeys")).json()["passkeys"]
+    assert [(p["id"], p["label"]) for p in listed] == [(alices["id"], "Phone")]
+    response = await app.request(
+        "POST", "/auth/passkeys/delete", json_body={"id": alices["id"]}, headers=same
+    )
+    assert response.status_code == 204
+    assert (await app.request("GET", "/auth/passkeys")).json() == {"passkeys": []}
+    await app.login("bob", "builder")
+    listed = (await app.request("GET", "/auth/passkeys")).json()["passkeys"]
+    assert [p["id"] for p in listed] == [bobs["id"]]
+
+
+async def test_passkeys_js_is_served(app: Target) -> None:
+    response = await app.request("GET", "/auth/passkeys.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "export async function signInWithPasskey" in response.text
+    etag = response.headers["etag"]
+    again = await app.request("GET", "/auth/passkeys.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
 
 
 # -- store outages ------------------------------------------------------------------------

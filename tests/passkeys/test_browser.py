@@ -1,5 +1,7 @@
 """Passkeys in a real browser: Chromium, a CDP virtual authenticator, the
-shipped ``passkeys.js`` and a tiny Starlette app on ``http://localhost``.
+shipped ``passkeys.js`` and a tiny Starlette app on ``http://localhost``;
+then the same module with its defaults against the ready-made routes of the
+Starlette integration (``secure_auth.web``).
 
 One Chromium, one page per module; each test gets a freshly loaded page and
 its own virtual authenticator (CTAP2, internal, resident keys, user
@@ -11,11 +13,12 @@ event loop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,8 +134,9 @@ class Site:
     store: MemoryStore
 
 
-@pytest.fixture(scope="module")
-def site(keypair: tuple[bytes, bytes]) -> Iterator[Site]:
+@contextlib.contextmanager
+def serve(make_app: Callable[[AuthService], Any], keypair: tuple[bytes, bytes]) -> Iterator[Site]:
+    """Run ``make_app(service)`` with uvicorn on a free localhost port."""
     try:
         import uvicorn
     except ImportError:
@@ -145,7 +149,7 @@ def site(keypair: tuple[bytes, bytes]) -> Iterator[Site]:
     config = CHEAP.replace(rp_id="localhost", rp_name="secure-auth", expected_origins=(url,))
     auth = AuthService(keypair[0], keypair[1], store, config=config)
     server = uvicorn.Server(
-        uvicorn.Config(build_app(auth), log_level="warning", lifespan="off", access_log=False)
+        uvicorn.Config(make_app(auth), log_level="warning", lifespan="off", access_log=False)
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -154,10 +158,18 @@ def site(keypair: tuple[bytes, bytes]) -> Iterator[Site]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the test server did not start")
         time.sleep(0.01)
-    yield Site(url, store)
-    server.should_exit = True
-    thread.join(timeout=5)
-    sock.close()
+    try:
+        yield Site(url, store)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def site(keypair: tuple[bytes, bytes]) -> Iterator[Site]:
+    with serve(build_app, keypair) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -209,15 +221,25 @@ def page(browser: Any) -> Iterator[tuple[Any, Any]]:
     context.close()
 
 
-@pytest.fixture
-def tab(page: tuple[Any, Any], site: Site) -> Iterator[Tab]:
+@contextlib.contextmanager
+def open_tab(page: tuple[Any, Any], url: str) -> Iterator[Tab]:
     """A freshly loaded page (the module's state reset) with a new authenticator."""
     browser_page, cdp = page
     added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR})
-    browser_page.goto(site.url + "/")
-    browser_page.wait_for_function("window.ready === true")
-    yield Tab(browser_page, cdp, added["authenticatorId"])
-    cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": added["authenticatorId"]})
+    try:
+        browser_page.goto(url)
+        browser_page.wait_for_function("window.ready === true")
+        yield Tab(browser_page, cdp, added["authenticatorId"])
+    finally:
+        cdp.send(
+            "WebAuthn.removeVirtualAuthenticator", {"authenticatorId": added["authenticatorId"]}
+        )
+
+
+@pytest.fixture
+def tab(page: tuple[Any, Any], site: Site) -> Iterator[Tab]:
+    with open_tab(page, site.url + "/") as opened:
+        yield opened
 
 
 # Registration and sign-in as an app page would write them.
@@ -391,3 +413,85 @@ def test_server_errors_reach_the_page_as_codes(tab: Tab, site: Site) -> None:
         "body": {"error": "passkey_malformed", "message": "The passkey could not be verified."},
     }
     json.dumps(outcome)
+
+
+# -- the ready-made routes of the framework integrations -----------------------------
+
+ROUTES_PAGE = """<!doctype html>
+<meta charset="utf-8">
+<title>passkey routes</title>
+<script type="module">
+  import * as passkeys from "/auth/passkeys.js";
+  window.passkeys = passkeys;
+  window.ready = true;
+</script>
+"""
+
+
+def build_routes_app(service: AuthService) -> Any:
+    """A Starlette app that only mounts the integration: every auth route,
+    ``passkeys.js`` included, comes from ``secure_auth.web``."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.routing import Route
+
+    from secure_auth.integrations.starlette import SecureAuth
+    from secure_auth.passwords import PasswordHasher
+    from secure_auth.web import WebConfig
+
+    users = {"ada": {"id": "u1", "password": PasswordHasher(CHEAP).hash("pw")}}
+
+    def user_name(user_id: str) -> str | None:
+        return next((login for login, u in users.items() if u["id"] == user_id), None)
+
+    auth = SecureAuth(
+        service,
+        get_user=users.get,
+        get_user_name=user_name,
+        config=WebConfig(secure=False),  # http://localhost
+    )
+
+    async def index(request: Request) -> Response:
+        return HTMLResponse(ROUTES_PAGE)
+
+    async def me(request: Request) -> Response:
+        session = request.state.auth_session
+        return JSONResponse({"user_id": session.user_id, "auth_method": session.auth_method})
+
+    app = Starlette(routes=[Route("/", index), Route("/me", auth.login_required(me))])
+    auth.init_app(app)
+    return app
+
+
+@pytest.fixture(scope="module")
+def routes_site(keypair: tuple[bytes, bytes]) -> Iterator[Site]:
+    with serve(build_routes_app, keypair) as running:
+        yield running
+
+
+def test_the_integration_routes_with_the_modules_defaults(
+    page: tuple[Any, Any], routes_site: Site
+) -> None:
+    with open_tab(page, routes_site.url + "/") as routes_tab:
+        outcome = routes_tab.run(
+            """
+            await passkeys.postJSON("/auth/login", { login: "ada", password: "pw" });
+            const added = await passkeys.registerPasskey({
+              buildBody: (credential) => ({ ...credential, label: "Laptop" }),
+            });
+            const listed = await (await fetch("/auth/passkeys")).json();
+            const signedOut = (await fetch("/auth/logout", { method: "POST" })).status;
+            const anonymous = (await fetch("/me")).status;
+            const signedIn = await passkeys.signInWithPasskey();
+            const me = await (await fetch("/me")).json();
+            return { added, listed, signedOut, anonymous, signedIn, me };
+            """
+        )
+        [stored] = routes_site.store.list_passkeys("u1")
+    assert outcome["added"]["id"] == stored.credential_id
+    assert outcome["added"]["label"] == "Laptop"
+    assert [p["id"] for p in outcome["listed"]["passkeys"]] == [stored.credential_id]
+    assert (outcome["signedOut"], outcome["anonymous"]) == (204, 401)
+    assert outcome["signedIn"]["user_id"] == "u1"
+    assert outcome["me"] == {"user_id": "u1", "auth_method": "passkey"}

@@ -4,7 +4,7 @@ Install with ``pip install 'secure-auth[aiohttp]'``. ::
 
     auth = SecureAuth(service, get_user=find_user)
     app = web.Application()
-    auth.setup(app)              # middleware + POST /auth/login, /refresh, /logout
+    auth.setup(app)              # middleware + the auth routes (/auth/login, ...)
 
     @auth.require_session
     async def me(request):
@@ -31,7 +31,16 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 from ..errors import AuthError
 from ..models import SessionInfo
 from ..service import AuthService
-from ..web import AuthResult, Endpoint, GetUser, Request, Response, WebAuth, WebConfig
+from ..web import (
+    AuthResult,
+    Endpoint,
+    GetUser,
+    GetUserName,
+    Request,
+    Response,
+    WebAuth,
+    WebConfig,
+)
 
 __all__ = ["APP_KEY", "SESSION_KEY", "SecureAuth", "get_session", "to_aiohttp"]
 
@@ -76,6 +85,9 @@ class SecureAuth:
         service: an :class:`~secure_auth.AuthService`.
         get_user: ``get_user(login) -> user | None`` (sync or ``async``) for
             the login route; the user needs ``id`` and ``password`` (the hash).
+        get_user_name: ``get_user_name(user_id) -> name | (name, display_name)
+            | None`` (sync or ``async``) for the passkey routes (see
+            :class:`~secure_auth.web.WebAuth`).
         config: a :class:`~secure_auth.web.WebConfig`.
     """
 
@@ -84,9 +96,10 @@ class SecureAuth:
         service: AuthService,
         *,
         get_user: GetUser | None = None,
+        get_user_name: GetUserName | None = None,
         config: WebConfig | None = None,
     ) -> None:
-        self.web = WebAuth(service, config=config, get_user=get_user)
+        self.web = WebAuth(service, config=config, get_user=get_user, get_user_name=get_user_name)
 
     def setup(self, app: web.Application, *, routes: bool = True) -> None:
         """Add the middleware and (``routes=True``) the auth routes."""
@@ -96,7 +109,7 @@ class SecureAuth:
             app.add_routes(self.routes())
 
     def routes(self) -> list[web.RouteDef]:
-        """The auth routes (login, refresh, logout, and passkeys when they come)."""
+        """The auth routes (login, refresh, logout, the passkey routes)."""
         return [
             web.route("*", self.web.route_path(e), self._handler(e), name=f"secure_auth_{e.name}")
             for e in self.web.endpoints

@@ -16,9 +16,9 @@ Every HTTP and WebSocket request then carries the outcome:
   (why there is no session), for routes that decide themselves.
 
 The middleware also answers the auth routes (``POST /auth/login``,
-``/auth/refresh``, ``/auth/logout`` by default) and, where ``required`` says
-so, refuses requests without a session (401/403 as :mod:`secure_auth.web`
-decides; a WebSocket is closed with code 1008). A store outage while checking
+``/auth/refresh``, ``/auth/logout`` and the passkey routes by default) and,
+where ``required`` says so, refuses requests without a session (401/403 as
+:mod:`secure_auth.web` decides; a WebSocket is closed with code 1008). A store outage while checking
 a presented credential is refused on every path (503; WebSocket code 1011):
 this middleware cannot know which routes would have trusted the session.
 """
@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ..service import AuthService
-from ..web import AuthResult, GetUser, Request, Response, WebAuth, WebConfig
+from ..web import AuthResult, GetUser, GetUserName, Request, Response, WebAuth, WebConfig
 
 __all__ = [
     "RESULT_KEY",
@@ -136,6 +136,9 @@ class SecureAuthMiddleware:
         config: a :class:`~secure_auth.web.WebConfig`.
         get_user: ``get_user(login) -> user | None`` (sync or ``async``) for
             the login route.
+        get_user_name: ``get_user_name(user_id) -> name | (name, display_name)
+            | None`` (sync or ``async``) for the passkey routes (see
+            :class:`~secure_auth.web.WebAuth`).
         required: ``True`` to refuse every request without a session (the
             auth routes excepted), or a predicate on the path.
         serve_routes: answer the auth routes at ``config.auth_path``.
@@ -148,11 +151,12 @@ class SecureAuthMiddleware:
         *,
         config: WebConfig | None = None,
         get_user: GetUser | None = None,
+        get_user_name: GetUserName | None = None,
         required: bool | Callable[[str], bool] = False,
         serve_routes: bool = True,
     ) -> None:
         self.app = app
-        self.auth = WebAuth(service, config=config, get_user=get_user)
+        self.auth = WebAuth(service, config=config, get_user=get_user, get_user_name=get_user_name)
         self.required = required
         self.serve_routes = serve_routes
 

@@ -33,7 +33,16 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 from ..errors import AuthError, ConfigurationError
 from ..models import SessionInfo
 from ..sync import SyncAuthService
-from ..web import ROUTE_METHODS, AuthResult, Endpoint, GetUser, Response, WebAuth, WebConfig
+from ..web import (
+    ROUTE_METHODS,
+    AuthResult,
+    Endpoint,
+    GetUser,
+    GetUserName,
+    Response,
+    WebAuth,
+    WebConfig,
+)
 from .wsgi import read_body, request_from_environ
 
 __all__ = ["SecureAuth", "current_session", "login_required", "to_flask"]
@@ -56,6 +65,9 @@ class SecureAuth:
         service: a :class:`~secure_auth.SyncAuthService`.
         get_user: ``get_user(login) -> user | None`` (a plain function) for the
             login route; the user needs ``id`` and ``password`` (the hash).
+        get_user_name: ``get_user_name(user_id) -> name | (name, display_name)
+            | None`` (a plain function) for the passkey routes (see
+            :class:`~secure_auth.web.WebAuth`).
         config: a :class:`~secure_auth.web.WebConfig`.
 
     Raises:
@@ -68,10 +80,12 @@ class SecureAuth:
         *,
         service: SyncAuthService | None = None,
         get_user: GetUser | None = None,
+        get_user_name: GetUserName | None = None,
         config: WebConfig | None = None,
     ) -> None:
         self._service = service
         self._get_user = get_user
+        self._get_user_name = get_user_name
         self._config = config
         self.web: WebAuth | None = None
         if app is not None:
@@ -83,6 +97,7 @@ class SecureAuth:
         *,
         service: SyncAuthService | None = None,
         get_user: GetUser | None = None,
+        get_user_name: GetUserName | None = None,
         config: WebConfig | None = None,
         routes: bool = True,
     ) -> None:
@@ -96,7 +111,10 @@ class SecureAuth:
         if service is None:
             raise ConfigurationError("SecureAuth needs service=SyncAuthService(...)")
         self.web = WebAuth(
-            service, config=config or self._config, get_user=get_user or self._get_user
+            service,
+            config=config or self._config,
+            get_user=get_user or self._get_user,
+            get_user_name=get_user_name or self._get_user_name,
         )
         app.extensions[EXTENSION_KEY] = self
         app.before_request(self._before_request)
@@ -110,7 +128,7 @@ class SecureAuth:
         return self.web
 
     def blueprint(self) -> Blueprint:
-        """The auth routes (login, refresh, logout, and passkeys when they come)."""
+        """The auth routes (login, refresh, logout, the passkey routes)."""
         web = self._auth()
         bp = Blueprint(BLUEPRINT_NAME, __name__)
         for endpoint in web.endpoints:

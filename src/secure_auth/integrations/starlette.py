@@ -6,7 +6,7 @@ FastAPI::
 
     auth = SecureAuth(service, get_user=find_user)
     app = FastAPI()
-    auth.init_app(app)          # error handler + POST /auth/login, /refresh, /logout
+    auth.init_app(app)          # error handler + the auth routes (/auth/login, ...)
 
     @app.get("/me")
     async def me(session: SessionInfo = Depends(auth.require_session)):
@@ -45,7 +45,16 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 from ..errors import AuthError
 from ..models import SessionInfo
 from ..service import AuthService
-from ..web import ROUTE_METHODS, AuthResult, Endpoint, GetUser, Response, WebAuth, WebConfig
+from ..web import (
+    ROUTE_METHODS,
+    AuthResult,
+    Endpoint,
+    GetUser,
+    GetUserName,
+    Response,
+    WebAuth,
+    WebConfig,
+)
 from .asgi import RESULT_KEY, SESSION_KEY, get_result, read_body, request_from_scope
 
 if TYPE_CHECKING:
@@ -109,6 +118,9 @@ class SecureAuth:
         service: an :class:`~secure_auth.AuthService`.
         get_user: ``get_user(login) -> user | None`` (sync or ``async``) for
             the login route; the user needs ``id`` and ``password`` (the hash).
+        get_user_name: ``get_user_name(user_id) -> name | (name, display_name)
+            | None`` (sync or ``async``) for the passkey routes (see
+            :class:`~secure_auth.web.WebAuth`).
         config: a :class:`~secure_auth.web.WebConfig`.
     """
 
@@ -117,9 +129,10 @@ class SecureAuth:
         service: AuthService,
         *,
         get_user: GetUser | None = None,
+        get_user_name: GetUserName | None = None,
         config: WebConfig | None = None,
     ) -> None:
-        self.web = WebAuth(service, config=config, get_user=get_user)
+        self.web = WebAuth(service, config=config, get_user=get_user, get_user_name=get_user_name)
 
     @property
     def service(self) -> AuthService:
@@ -146,7 +159,7 @@ class SecureAuth:
         return to_starlette(self.web.error_response(exc))
 
     def routes(self) -> list[BaseRoute]:
-        """The auth routes (login, refresh, logout, and passkeys when they come)."""
+        """The auth routes (login, refresh, logout, the passkey routes)."""
         return [
             Route(
                 self.web.route_path(endpoint),

@@ -21,7 +21,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 
 from ..sync import SyncAuthService
-from ..web import AuthResult, GetUser, Request, Response, WebAuth, WebConfig
+from ..web import AuthResult, GetUser, GetUserName, Request, Response, WebAuth, WebConfig
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -99,6 +99,9 @@ class SecureAuthMiddleware:
         service: a :class:`~secure_auth.SyncAuthService`.
         config: a :class:`~secure_auth.web.WebConfig`.
         get_user: ``get_user(login) -> user | None`` (a plain function).
+        get_user_name: ``get_user_name(user_id) -> name | (name, display_name)
+            | None`` (a plain function) for the passkey routes (see
+            :class:`~secure_auth.web.WebAuth`).
         required: ``True`` to refuse every request without a session (the
             auth routes excepted), or a predicate on the path.
         serve_routes: answer the auth routes at ``config.auth_path``.
@@ -111,11 +114,12 @@ class SecureAuthMiddleware:
         *,
         config: WebConfig | None = None,
         get_user: GetUser | None = None,
+        get_user_name: GetUserName | None = None,
         required: bool | Callable[[str], bool] = False,
         serve_routes: bool = True,
     ) -> None:
         self.app = app
-        self.auth = WebAuth(service, config=config, get_user=get_user)
+        self.auth = WebAuth(service, config=config, get_user=get_user, get_user_name=get_user_name)
         self.required = required
         self.serve_routes = serve_routes
 

@@ -6,16 +6,19 @@
 // PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON
 // and credential.toJSON() where they exist, and a base64url fallback elsewhere.
 //
-//   import { registerPasskey, signInWithPasskey } from "/static/passkeys.js";
-//   await registerPasskey({ optionsUrl: "/passkeys/register/options",
-//                           verifyUrl: "/passkeys/register/verify" });
-//   await signInWithPasskey({ optionsUrl: "/passkeys/login/options",
-//                             verifyUrl: "/passkeys/login/verify",
-//                             data: { username } });        // or {} : usernameless
+//   import { registerPasskey, signInWithPasskey } from "/auth/passkeys.js";
+//   await registerPasskey();          // the signed-in user adds a passkey
+//   await signInWithPasskey();        // usernameless sign-in
 //   // passkey autofill (<input autocomplete="username webauthn">):
-//   signInWithPasskey({ ..., mediation: "conditional" });
+//   signInWithPasskey({ mediation: "conditional" });
 //
-// Served by the Python package: secure_auth.passkeys.javascript_path().
+// The defaults are the routes secure_auth.web mounts under /auth
+// (POST /auth/passkey/register/options, /auth/passkey/register,
+// /auth/passkey/login/options, /auth/passkey/login); pass authPath for
+// another WebConfig.auth_path, or optionsUrl / verifyUrl for routes of your own.
+//
+// Served by the Python package: GET /auth/passkeys.js with the framework
+// integrations, or secure_auth.passkeys.javascript_path() as a static file.
 
 /** An HTTP answer that was not 2xx. `status` and `body` (parsed JSON when possible). */
 export class PasskeyRequestError extends Error {
@@ -202,6 +205,9 @@ export async function getPasskey(optionsJSON, { mediation, signal } = {}) {
 
 // -- talking to the server ---------------------------------------------------------
 
+/** Where secure-auth's routes live by default (WebConfig.auth_path). */
+export const DEFAULT_AUTH_PATH = "/auth";
+
 /** POST JSON, return the parsed JSON answer; throws PasskeyRequestError unless 2xx. */
 export async function postJSON(url, body, { headers = {}, fetchOptions = {} } = {}) {
   const response = await fetch(url, {
@@ -231,11 +237,14 @@ export async function postJSON(url, body, { headers = {}, fetchOptions = {} } = 
  * Register a passkey for the signed-in user: fetch options from optionsUrl
  * (POSTing `data`), create the credential, POST it to verifyUrl and return the
  * server's answer. `buildBody(credentialJSON)` shapes what is posted (default:
- * the credential JSON itself), e.g. to add a label.
+ * the credential JSON itself), e.g. `(c) => ({ ...c, label })` to name it.
+ * The URLs default to `${authPath}/passkey/register/options` and
+ * `${authPath}/passkey/register`.
  */
 export async function registerPasskey({
-  optionsUrl,
-  verifyUrl,
+  authPath = DEFAULT_AUTH_PATH,
+  optionsUrl = `${authPath}/passkey/register/options`,
+  verifyUrl = `${authPath}/passkey/register`,
   data = {},
   headers = {},
   signal,
@@ -248,13 +257,16 @@ export async function registerPasskey({
 
 /**
  * Sign in with a passkey: fetch options from optionsUrl (POSTing `data`, e.g.
- * {username}; {} for usernameless), get the assertion, POST it to verifyUrl
- * and return the server's answer. With mediation "conditional" it resolves to
- * null when autofill is unavailable or was replaced by another request.
+ * {username} for routes of your own; {} for usernameless), get the assertion,
+ * POST it to verifyUrl and return the server's answer. With mediation
+ * "conditional" it resolves to null when autofill is unavailable or was
+ * replaced by another request. The URLs default to
+ * `${authPath}/passkey/login/options` and `${authPath}/passkey/login`.
  */
 export async function signInWithPasskey({
-  optionsUrl,
-  verifyUrl,
+  authPath = DEFAULT_AUTH_PATH,
+  optionsUrl = `${authPath}/passkey/login/options`,
+  verifyUrl = `${authPath}/passkey/login`,
   data = {},
   headers = {},
   mediation,

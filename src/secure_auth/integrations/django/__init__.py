@@ -6,6 +6,7 @@ Install with ``pip install 'secure-auth[django]'``. In ``settings.py``::
     SECURE_AUTH = {
         "STORE": "myproject.auth.make_store",   # dotted path or object; default SQLite
         "GET_USER": "myproject.auth.get_user",  # login -> user | None
+        "GET_USER_NAME": "myproject.auth.get_user_name",  # user id -> name | None (passkeys)
         "CONFIG": {"access_token_ttl": 600},     # AuthConfig or its keyword arguments
         "WEB": {"transport": "cookie"},          # WebConfig or its keyword arguments
         # "PRIVATE_KEY" / "PUBLIC_KEY": PEM text or paths; default JWT_PRIVATE_KEY
@@ -54,7 +55,16 @@ from ...models import SessionInfo
 from ...service import AuthService
 from ...stores.sqlite import SQLiteStore
 from ...sync import SyncAuthService
-from ...web import AuthResult, Endpoint, GetUser, Request, Response, WebAuth, WebConfig
+from ...web import (
+    AuthResult,
+    Endpoint,
+    GetUser,
+    GetUserName,
+    Request,
+    Response,
+    WebAuth,
+    WebConfig,
+)
 
 __all__ = [
     "LoginRequiredMixin",
@@ -80,6 +90,9 @@ class SecureAuth:
             the async middleware; ``None`` = run the sync one in a thread.
         get_user: ``get_user(login) -> user | None``; a plain function (e.g. an
             ORM query) is run through ``sync_to_async`` on the async path.
+        get_user_name: ``get_user_name(user_id) -> name | (name, display_name)
+            | None`` for the passkey routes (see :class:`~secure_auth.web.WebAuth`);
+            a plain function is run through ``sync_to_async`` on the async path.
         config: a :class:`~secure_auth.web.WebConfig`.
     """
 
@@ -89,15 +102,18 @@ class SecureAuth:
         *,
         async_service: AuthService | None = None,
         get_user: GetUser | None = None,
+        get_user_name: GetUserName | None = None,
         config: WebConfig | None = None,
     ) -> None:
-        self.web = WebAuth(service, config=config, get_user=get_user)
+        self.web = WebAuth(service, config=config, get_user=get_user, get_user_name=get_user_name)
         self.async_web: WebAuth | None = None
         if async_service is not None:
-            async_get_user = get_user
-            if get_user is not None and not iscoroutinefunction(get_user):
-                async_get_user = sync_to_async(get_user)
-            self.async_web = WebAuth(async_service, config=config, get_user=async_get_user)
+            self.async_web = WebAuth(
+                async_service,
+                config=config,
+                get_user=_awaitable(get_user),
+                get_user_name=_awaitable(get_user_name),
+            )
 
     @property
     def config(self) -> WebConfig:
@@ -134,6 +150,13 @@ class SecureAuth:
         else:
             response = await sync_to_async(self.web.handle_sync)(endpoint, web_request)
         return to_django(response)
+
+
+def _awaitable(lookup: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
+    """A plain lookup (an ORM query) runs in a thread on the async path."""
+    if lookup is None or iscoroutinefunction(lookup):
+        return lookup
+    return sync_to_async(lookup)
 
 
 # -- settings ------------------------------------------------------------------
@@ -195,6 +218,7 @@ def _from_settings(value: Any) -> SecureAuth:
         "CONFIG",
         "WEB",
         "GET_USER",
+        "GET_USER_NAME",
     }
     if unknown:
         raise ConfigurationError(f"unknown SECURE_AUTH keys: {', '.join(sorted(unknown))}")
@@ -215,10 +239,14 @@ def _from_settings(value: Any) -> SecureAuth:
     get_user = value.get("GET_USER")
     if isinstance(get_user, str):
         get_user = import_string(get_user)
+    get_user_name = value.get("GET_USER_NAME")
+    if isinstance(get_user_name, str):
+        get_user_name = import_string(get_user_name)
     return SecureAuth(
         SyncAuthService(keys=keys, session_store=store, config=config),
         async_service=AuthService(keys=keys, session_store=async_store, config=config),
         get_user=get_user,
+        get_user_name=get_user_name,
         config=web_config,
     )
 
@@ -373,8 +401,8 @@ class LoginRequiredMixin:
 
 
 def auth_urlpatterns(*, asynchronous: bool = False) -> list[URLPattern]:
-    """The auth routes at ``WEB["auth_path"]`` (login, refresh, logout, and
-    passkeys when they come). ``asynchronous=True`` gives async views
+    """The auth routes at ``WEB["auth_path"]`` (login, refresh, logout, the
+    passkey routes). ``asynchronous=True`` gives async views
     (:class:`~secure_auth.AuthService`), for projects served over ASGI.
 
     ``secure_auth.integrations.django.urls`` is ``auth_urlpatterns()``.

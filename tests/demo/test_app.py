@@ -1,0 +1,466 @@
+"""The demo's pages and rules, in-process with httpx (no browser)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from secure_auth.demo import DemoSettings
+from secure_auth.demo.app import safe_next
+from secure_auth.demo.text import describe_device, relative_time
+
+from .conftest import ORIGIN, ClientFactory
+
+PASSWORD = "correct horse battery"
+EVIL = "https://evil.example"
+
+
+async def sign_up(client: httpx.AsyncClient, login: str = "alice", password: str = PASSWORD):
+    return await client.post("/signup", data={"login": login, "password": password})
+
+
+async def sign_in(client: httpx.AsyncClient, login: str = "alice", password: str = PASSWORD):
+    return await client.post("/signin", data={"login": login, "password": password})
+
+
+def field_errors(page: str) -> dict[str, str]:
+    """{input id: its error text} from a rendered form."""
+    found = re.findall(r'<p class="field-error" id="([\w-]+)-error">(.*?)</p>', page, re.S)
+    return {
+        fid: html.unescape(re.sub(r"<[^>]+>", "", text)).replace("Error: ", "").strip()
+        for fid, text in found
+    }
+
+
+def session_ids(page: str) -> list[str]:
+    return re.findall(r'name="session_id" value="([^"]+)"', page)
+
+
+# -- pages and accessibility basics --------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/signin", "/signup"])
+async def test_every_input_has_a_label(client: httpx.AsyncClient, path: str) -> None:
+    page = (await client.get(path)).text
+    inputs = re.findall(r"<input\b[^>]*>", page)
+    labelled = set(re.findall(r'<label for="([\w-]+)"', page))
+    for tag in inputs:
+        if 'type="hidden"' in tag or " hidden" in tag:
+            continue
+        fid = re.search(r'id="([\w-]+)"', tag)
+        assert fid and fid.group(1) in labelled, tag
+
+
+async def test_account_page_labels_every_input(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    page = (await client.get("/account")).text
+    labelled = set(re.findall(r'<label for="([\w-]+)"', page))
+    for tag in re.findall(r"<input\b[^>]*>", page):
+        if 'type="hidden"' in tag or " hidden" in tag:
+            continue
+        assert re.search(r'id="([\w-]+)"', tag).group(1) in labelled, tag
+
+
+async def test_pages_send_a_strict_content_security_policy(client: httpx.AsyncClient) -> None:
+    response = await client.get("/signin")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_the_shipped_passkey_module_and_the_stylesheet_are_served(
+    client: httpx.AsyncClient,
+) -> None:
+    module = await client.get("/static/passkeys.js")
+    assert module.status_code == 200
+    assert module.headers["content-type"].startswith("text/javascript")
+    assert "export async function signInWithPasskey" in module.text
+    for path in ("/static/demo.js", "/static/demo.css", "/static/favicon.svg"):
+        assert (await client.get(path)).status_code == 200, path
+
+
+async def test_unknown_page_is_a_friendly_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/nowhere")
+    assert response.status_code == 404
+    assert "There is no page at this address." in response.text
+    assert 'href="/signin"' in response.text
+    await sign_up(client)
+    signed_in = await client.get("/nowhere")
+    assert 'href="/account"' in signed_in.text and 'href="/signin"' not in signed_in.text
+
+
+# -- sign up ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("login", "password", "errors"),
+    [
+        ("", "", {"login": "Choose a login.", "password": "Use at least 8 characters"}),
+        ("al", PASSWORD, {"login": "Use at least 3 characters for your login."}),
+        ("al ice", PASSWORD, {"login": "no spaces"}),
+        ("alice", "short", {"password": "Use at least 8 characters for your password."}),
+        ("alice-smith", "Alice-Smith", {"password": "must be different from your login"}),
+        ("alice", "x" * 1025, {"password": "at most 1024 characters"}),
+    ],
+)
+async def test_sign_up_shows_policy_errors_next_to_the_field(
+    client: httpx.AsyncClient, login: str, password: str, errors: dict[str, str]
+) -> None:
+    response = await sign_up(client, login, password)
+    assert response.status_code == 400
+    shown = field_errors(response.text)
+    assert shown.keys() == errors.keys()
+    for name, words in errors.items():
+        assert words in shown[name]
+        assert re.search(rf'id="{name}"[^>]*aria-invalid="true"', response.text)
+    assert "set-cookie" not in response.headers
+    if login:
+        assert f'value="{html.escape(login)}"' in response.text  # kept, not retyped
+    assert PASSWORD not in response.text  # a password is never echoed
+
+
+async def test_sign_up_refuses_a_taken_login_in_any_case(make_client: ClientFactory) -> None:
+    assert (await sign_up(make_client(), "Alice")).status_code == 303
+    response = await sign_up(make_client(), "ALICE")
+    assert response.status_code == 400
+    assert "That login is taken" in field_errors(response.text)["login"]
+
+
+async def test_sign_up_signs_in_with_http_only_lax_cookies(client: httpx.AsyncClient) -> None:
+    response = await sign_up(client)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account?notice=welcome"
+    access, refresh = response.headers.get_list("set-cookie")
+    assert access.startswith("access_token=") and "Path=/;" in access
+    assert refresh.startswith("refresh_token=") and "Path=/auth;" in refresh
+    for cookie in (access, refresh):
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert "Secure" not in cookie  # http://localhost cannot carry Secure cookies
+    account = await client.get(response.headers["location"])
+    assert account.status_code == 200
+    assert "Welcome! Your account is ready" in account.text
+    assert 'data-testid="auth-method">your password<' in account.text
+
+
+# -- sign in ---------------------------------------------------------------------
+
+
+async def test_wrong_password_and_unknown_login_get_the_same_answer(
+    make_client: ClientFactory,
+) -> None:
+    await sign_up(make_client())
+    wrong = await sign_in(make_client(), "alice", "not the password")
+    unknown = await sign_in(make_client(), "nobody", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    message = "That login and password do not match an account."
+    assert message in wrong.text and message in unknown.text
+    assert "set-cookie" not in wrong.headers
+
+
+async def test_sign_in_with_empty_fields_says_what_is_missing(client: httpx.AsyncClient) -> None:
+    response = await sign_in(client, "", "")
+    assert response.status_code == 400
+    assert field_errors(response.text) == {
+        "login": "Enter your login.",
+        "password": "Enter your password.",
+    }
+
+
+async def test_sign_in_returns_to_a_local_page_only(make_client: ClientFactory) -> None:
+    await sign_up(make_client())
+    client = make_client()
+    form = {"login": "alice", "password": PASSWORD, "next": "/account#sessions"}
+    assert (await client.post("/signin", data=form)).headers["location"] == "/account#sessions"
+    client = make_client()
+    form["next"] = "//evil.example/"
+    assert (await client.post("/signin", data=form)).headers["location"] == "/account"
+
+
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ("/account", True),
+        ("//evil.example", False),
+        ("/\\evil", False),
+        ("https://evil.example", False),
+        ("/a\r\nSet-Cookie: x", False),
+        (None, False),
+    ],
+)
+def test_safe_next(value: object, safe: bool) -> None:
+    assert (safe_next(value) is not None) is safe
+
+
+# -- cross-site requests (CSRF) --------------------------------------------------
+
+
+async def test_cross_site_post_with_the_session_cookie_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    forged = await client.post("/account/sessions/revoke-all", headers={"origin": EVIL})
+    assert forged.status_code == 403
+    assert "came from another site" in forged.text
+    assert "set-cookie" not in forged.headers
+    assert (await client.get("/account")).status_code == 200  # still signed in
+
+
+async def test_post_without_origin_or_fetch_metadata_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    forged = await client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "a new password"},
+        headers={"origin": ""},
+    )
+    assert forged.status_code == 403
+
+
+async def test_cross_site_sign_in_is_refused(make_client: ClientFactory) -> None:
+    await sign_up(make_client())
+    forged = await make_client().post(
+        "/signin", data={"login": "alice", "password": PASSWORD}, headers={"origin": EVIL}
+    )
+    assert forged.status_code == 403
+    assert "set-cookie" not in forged.headers
+
+
+# -- sessions ----------------------------------------------------------------------
+
+
+async def test_revoking_a_session_signs_that_browser_out(make_client: ClientFactory) -> None:
+    laptop = make_client()
+    await sign_up(laptop)
+    phone = make_client(
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) "
+        "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/604.1"
+    )
+    await sign_in(phone)
+    page = (await laptop.get("/account")).text
+    assert "Safari on iPhone" in page and "This device" in page
+    ids = session_ids(page)
+    assert len(ids) == 2
+    current, other = ids  # the current session is listed first
+    revoked = await laptop.post("/account/sessions/revoke", data={"session_id": other})
+    assert revoked.headers["location"] == "/account?notice=session_revoked#sessions"
+    answer = await phone.get("/account")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/signin?notice=session_ended"
+    assert all("Max-Age=0" in c for c in answer.headers.get_list("set-cookie"))
+    assert session_ids((await laptop.get("/account")).text) == [current]
+
+
+async def test_a_user_cannot_revoke_another_users_session(make_client: ClientFactory) -> None:
+    alice, bob = make_client(), make_client()
+    await sign_up(alice)
+    await sign_up(bob, "bob")
+    [bobs] = session_ids((await bob.get("/account")).text)
+    await alice.post("/account/sessions/revoke", data={"session_id": bobs})
+    assert (await bob.get("/account")).status_code == 200
+
+
+async def test_sign_out_everywhere(make_client: ClientFactory) -> None:
+    laptop, phone = make_client(), make_client()
+    await sign_up(laptop)
+    await sign_in(phone)
+    response = await laptop.post("/account/sessions/revoke-all")
+    assert response.headers["location"] == "/signin?notice=signed_out_everywhere"
+    for client in (laptop, phone):
+        assert (await client.get("/account")).status_code == 303
+
+
+async def test_sign_out_ends_the_session_server_side(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    token = client.cookies["access_token"]
+    response = await client.post("/auth/signout")
+    assert response.headers["location"] == "/signin?notice=signed_out"
+    client.cookies.set("access_token", token)  # a copy of the cookie is worthless now
+    assert (await client.get("/account")).headers["location"] == "/signin?notice=session_ended"
+
+
+async def test_sign_out_after_the_access_cookie_expired_still_ends_the_session(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    await sign_up(client)
+    client.cookies.delete("access_token")  # idle for 15 minutes: the browser dropped it
+    response = await client.post("/auth/signout")
+    assert response.headers["location"] == "/signin?notice=signed_out"
+    user = app.state.demo.users.by_login("alice")
+    assert await app.state.demo.service.list_sessions(user.id) == []
+
+
+async def test_sign_out_from_another_site_is_refused(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    forged = await client.post("/auth/signout", headers={"origin": EVIL})
+    assert forged.status_code == 403
+    assert (await client.get("/account")).status_code == 200
+
+
+async def test_no_cookie_means_sign_in_first(client: httpx.AsyncClient) -> None:
+    response = await client.get("/account", follow_redirects=True)
+    assert str(response.url).endswith("/signin?notice=sign_in_needed&next=/account")
+    assert "Please sign in to see this page." in response.text
+
+
+async def test_an_expired_access_cookie_is_renewed_with_the_refresh_cookie(
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_up(client)
+    client.cookies.delete("access_token")  # the browser drops it at Max-Age
+    response = await client.get("/account")
+    assert response.headers["location"] == "/auth/continue?next=/account"
+    page = await client.get(response.headers["location"])
+    assert page.status_code == 200
+    assert 'data-refresh="/auth/refresh"' in page.text
+    renewed = await client.post("/auth/refresh")  # what the page's script does
+    assert renewed.status_code == 200
+    assert "access_token" not in renewed.json()  # cookie transport: tokens stay out of JS
+    assert (await client.get("/account")).status_code == 200
+
+
+# -- change password ---------------------------------------------------------------
+
+
+async def test_change_password_with_a_wrong_current_password(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    response = await client.post(
+        "/account/password",
+        data={"current_password": "not it at all", "new_password": "a brand new password"},
+    )
+    assert response.status_code == 400
+    assert field_errors(response.text) == {
+        "current_password": "Your current password is not right. Nothing was changed."
+    }
+
+
+async def test_change_password_policy_errors(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    response = await client.post(
+        "/account/password", data={"current_password": PASSWORD, "new_password": "short"}
+    )
+    assert response.status_code == 400
+    assert "at least 8 characters" in field_errors(response.text)["new_password"]
+
+
+async def test_change_password_replaces_the_old_one_and_signs_out_other_sessions(
+    make_client: ClientFactory,
+) -> None:
+    laptop, phone = make_client(), make_client()
+    await sign_up(laptop)
+    await sign_in(phone)
+    response = await laptop.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": "a brand new password"},
+    )
+    assert response.headers["location"] == "/account?notice=password_changed#password"
+    assert (await laptop.get("/account")).status_code == 200  # this session stays
+    assert (await phone.get("/account")).headers["location"] == "/signin?notice=session_ended"
+    assert (await sign_in(make_client())).status_code == 401
+    assert (await sign_in(make_client(), "alice", "a brand new password")).status_code == 303
+
+
+# -- passkey endpoints (the ceremonies themselves run in the browser journey) ------
+
+
+async def test_usernameless_passkey_options_for_localhost(client: httpx.AsyncClient) -> None:
+    options = (await client.post("/passkeys/login/options", json={})).json()
+    assert options["rpId"] == "localhost"
+    assert options.get("allowCredentials", []) == []
+    assert options["challenge"]
+
+
+async def test_registering_a_passkey_needs_a_session(client: httpx.AsyncClient) -> None:
+    response = await client.post("/account/passkeys/options", json={})
+    assert response.status_code == 401
+    assert response.json()["error"]
+    await sign_up(client)
+    options = (await client.post("/account/passkeys/options", json={})).json()
+    assert options["rp"]["id"] == "localhost"
+    assert options["user"]["name"] == "alice"
+
+
+async def test_a_bad_passkey_answer_gets_words_not_a_trace(client: httpx.AsyncClient) -> None:
+    response = await client.post("/passkeys/login/verify", content=b"{}")
+    assert response.status_code in (400, 401)
+    body = response.json()
+    assert body["error"].startswith("passkey")
+    assert body["message"].endswith(".")
+
+
+# -- settings and words ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "rp_id", "url"),
+    [
+        ("127.0.0.1", "localhost", "http://localhost:8000"),
+        ("localhost", "localhost", "http://localhost:8000"),
+        ("0.0.0.0", "localhost", "http://localhost:8000"),
+        ("::1", "localhost", "http://localhost:8000"),
+        ("demo.test", "demo.test", "http://demo.test:8000"),
+    ],
+)
+def test_relying_party_follows_the_host(host: str, rp_id: str, url: str) -> None:
+    settings = DemoSettings(host=host, port=8000)
+    assert settings.rp_id == rp_id and settings.url == url
+    config = settings.auth_config()
+    assert config.rp_id == rp_id and config.expected_origins == (url,)
+
+
+def test_cheap_hashing_is_opt_in(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.delenv("SECURE_AUTH_DEMO_CHEAP_HASH", raising=False)
+    normal = DemoSettings.from_env("127.0.0.1", 8000, tmp_path).auth_config()
+    assert normal.argon2_memory_cost >= 64 * 1024
+    monkeypatch.setenv("SECURE_AUTH_DEMO_CHEAP_HASH", "1")
+    assert DemoSettings.from_env("127.0.0.1", 8000, tmp_path).auth_config().argon2_memory_cost == 64
+
+
+@pytest.mark.parametrize(
+    ("agent", "device"),
+    [
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/140.0 Safari/537.36",
+            "Chrome on Linux",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/140.0 Safari/537.36 Edg/140.0",
+            "Edge on Windows",
+        ),
+        (
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0; rv:140.0) Gecko/20100101 Firefox/140.0",
+            "Firefox on macOS",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/140.0 Mobile Safari/537.36",
+            "Chrome on Android",
+        ),
+        ("curl/8.5.0", "curl/8.5.0"),
+        (None, "Unknown device"),
+    ],
+)
+def test_describe_device(agent: str | None, device: str) -> None:
+    assert describe_device(agent) == device
+
+
+def test_relative_time() -> None:
+    now = 1_800_000_000.0
+    assert relative_time(now - 5, now) == "just now"
+    assert relative_time(now - 60, now) == "1 minute ago"
+    assert relative_time(now - 7200, now) == "2 hours ago"
+    assert relative_time(now - 86400 * 3, now) == "3 days ago"
+    assert relative_time(now - 86400 * 30, now).endswith("UTC")
+    assert relative_time(None, now) == "never"
+
+
+def test_origin_constant_matches_the_default_settings() -> None:
+    assert DemoSettings().url == ORIGIN
