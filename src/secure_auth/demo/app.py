@@ -46,6 +46,7 @@ from secure_auth import (
     SessionError,
     SessionInfo,
     SQLiteStore,
+    Throttled,
 )
 from secure_auth.integrations.asgi import request_from_scope
 from secure_auth.integrations.starlette import SecureAuth
@@ -465,10 +466,17 @@ class Demo:
             user = self.users.by_login(login)
             try:
                 tokens = await self.service.login(
-                    user, password, update_password=self.users.set_password, **self.client(request)
+                    user,
+                    password,
+                    update_password=self.users.set_password,
+                    # Throttled per login as typed, known or not (docs/security.md).
+                    account=login,
+                    **self.client(request),
                 )
             except (InvalidCredentials, PasswordPolicyError):
                 form_error = text.error_text("invalid_credentials")
+            except Throttled as exc:
+                form_error = f"{text.error_text(exc)} (about {exc.retry_after} s)"
             else:
                 return self.signed_in(tokens, target)
         context = {
