@@ -460,6 +460,7 @@ class Demo:
         if not password:
             errors["password"] = "Enter your password."
         form_error = None
+        status = 401
         if not errors:
             # An unknown login still costs one hash (user=None): the answer
             # and its timing are the same as for a wrong password.
@@ -477,6 +478,7 @@ class Demo:
                 form_error = text.error_text("invalid_credentials")
             except Throttled as exc:
                 form_error = f"{text.error_text(exc)} (about {exc.retry_after} s)"
+                status = 429
             else:
                 return self.signed_in(tokens, target)
         context = {
@@ -486,7 +488,7 @@ class Demo:
             "errors": errors,
             "form_error": form_error,
         }
-        return self.page(request, "signin.html", context, status=400 if errors else 401)
+        return self.page(request, "signin.html", context, status=400 if errors else status)
 
     async def refresh_page(self, request: Request) -> Response:
         """The access cookie is gone or expired: renew it from the refresh
