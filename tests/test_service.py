@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import secrets
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -504,6 +505,104 @@ def test_minimal_store_answering_non_bool_fails_closed(make_face: FaceFactory) -
     with pytest.raises(StoreUnavailable) as info:
         auth.validate_session(tokens.access_token)
     assert "must return a bool" in info.value.reason
+
+
+# -- store-made session ids (the optional new_session_id hook) -----------------------
+
+
+class TaggingStore(MemoryStore):
+    """A store that mints its own ids, as the Redis store does (tag + random)."""
+
+    def __init__(self, mint: Callable[[str], object] | None = None) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+        self._mint = mint
+
+    def new_session_id(self, user_id: str) -> str:
+        self.asked.append(user_id)
+        if self._mint is not None:
+            return self._mint(user_id)  # type: ignore[return-value]
+        return f"tag-{user_id}." + secrets.token_urlsafe(32)
+
+
+def test_a_store_can_mint_the_session_ids(make_face: FaceFactory) -> None:
+    store = TaggingStore()
+    auth = make_face(store)
+    tokens = auth.login(new_user(auth), "correct horse")
+    assert store.asked == ["alice"]
+    assert tokens.session_id.startswith("tag-alice.") and len(tokens.session_id) == 53
+    info = auth.validate_session(tokens.access_token)
+    assert info.session_id == tokens.session_id
+    rotated = auth.refresh(tokens.refresh_token)
+    assert rotated.session_id == tokens.session_id  # refresh keeps the session
+    assert [s.session_id for s in auth.list_sessions("alice")] == [tokens.session_id]
+    second = auth.login(new_user(auth, uid="bob"), "correct horse")
+    assert second.session_id.startswith("tag-bob.") and store.asked == ["alice", "bob"]
+    auth.logout(tokens.session_id)
+    with pytest.raises(SessionRevoked):
+        auth.validate_session(tokens.access_token)
+
+
+def test_a_minimal_store_can_mint_the_session_ids_too(make_face: FaceFactory) -> None:
+    class MintingMinimal(MinimalStore):
+        def new_session_id(self, user_id: str) -> str:
+            return "m~" + secrets.token_urlsafe(24)
+
+    store = MintingMinimal()
+    auth = make_face(store)
+    tokens = auth.login(new_user(auth), "correct horse")
+    assert tokens.session_id.startswith("m~") and tokens.session_id in store.rows
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        None,
+        42,
+        b"bytes-are-not-an-id-at-all-no",
+        "too-short",  # 9 characters cannot hold 128 bits
+        "x" * 21,
+        "x" * 129,
+        "has a space" + "x" * 30,
+        "slash/" + "x" * 30,
+        "percent%20" + "x" * 30,
+        "ü" * 30,
+        "newline\n" + "x" * 30,
+        "x" * 30 + "\n",
+    ],
+    ids=repr,
+)
+def test_a_garbage_store_made_id_creates_no_session(
+    make_face: FaceFactory, garbage: object
+) -> None:
+    store = TaggingStore(lambda uid: garbage)
+    auth = make_face(store)
+    with pytest.raises(ConfigurationError, match="new_session_id"):
+        auth.login(new_user(auth), "correct horse")
+    assert auth.list_sessions("alice") == [] and store._sessions == {}
+
+
+def test_the_longest_and_shortest_allowed_store_made_ids_work(make_face: FaceFactory) -> None:
+    for sid in ("a" * 22, "A-z_0.9~" * 16):
+        auth = make_face(TaggingStore(lambda uid, sid=sid: sid))
+        tokens = auth.login(new_user(auth), "correct horse")
+        assert tokens.session_id == sid
+        assert auth.validate_session(tokens.access_token).session_id == sid
+
+
+def test_an_async_or_non_callable_id_hook_is_refused(keypair) -> None:
+    class AsyncHook(MemoryStore):
+        async def new_session_id(self, user_id: str) -> str:
+            return secrets.token_urlsafe(32)
+
+    class NotCallable(MemoryStore):
+        new_session_id = "sid"
+
+    for face in (SyncAuthService, AuthService):
+        with pytest.raises(ConfigurationError, match="new_session_id"):
+            face(*keypair, AsyncHook(), config=CHEAP)
+        with pytest.raises(ConfigurationError, match="new_session_id"):
+            face(*keypair, NotCallable(), config=CHEAP)
 
 
 # -- minimal (Node) store ---------------------------------------------------------

@@ -40,7 +40,14 @@ from .events import AuthEvent, EventHook, log_event
 from .keys import KeySet, PrivateKeySource, PublicKeySource
 from .models import AuthTokens, SessionInfo, SessionRecord, TokenClaims
 from .passwords import PasswordHasher
-from .sessions import RefreshDecision, check_session, decide_refresh, new_session, token_expiries
+from .sessions import (
+    RefreshDecision,
+    check_session,
+    check_store_session_id,
+    decide_refresh,
+    new_session,
+    token_expiries,
+)
 from .stores.memory import MemoryStore
 from .stores.sqlite import SQLiteStore
 from .throttle import login_scopes, refresh_scopes
@@ -188,6 +195,15 @@ class ServiceCore(PasskeyFlows, ThrottleFlows):
             raise ConfigurationError(
                 f"session_store {type(store).__name__} lacks {', '.join(missing)}"
             )
+        # Optional hook: a store that mints its own session ids (the Redis
+        # store puts the user's hash tag in them). Plain and synchronous on
+        # every store, async ones too: it must not do I/O.
+        mint = getattr(store, "new_session_id", None)
+        if mint is not None and (not callable(mint) or inspect.iscoroutinefunction(mint)):
+            raise ConfigurationError(
+                f"{type(store).__name__}.new_session_id must be a plain (not async) method"
+            )
+        self._mint_session_id: Callable[[str], object] | None = mint
         if challenge_store is None and not _missing(store, _CHALLENGE_METHODS):
             challenge_store = store
         if passkey_store is None and not _missing(store, _PASSKEY_METHODS):
@@ -415,10 +431,16 @@ class ServiceCore(PasskeyFlows, ThrottleFlows):
         self, user_id: str, auth_method: str, user_agent: str | None, ip_address: str | None
     ) -> Flow[AuthTokens]:
         now = self._clock()
+        session_id = None
+        if self._mint_session_id is not None:
+            session_id = check_store_session_id(
+                self._mint_session_id(user_id), type(self.session_store).__name__
+            )
         record = new_session(
             user_id,
             now,
             self.config,
+            session_id=session_id,
             auth_method=auth_method,
             user_agent=user_agent,
             ip_address=ip_address,

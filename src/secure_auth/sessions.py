@@ -7,15 +7,23 @@ these functions, so each rule is written exactly once.
 from __future__ import annotations
 
 import enum
+import re
 import secrets
 
 from .config import AuthConfig
-from .errors import InvalidToken, SessionExpired, SessionRevoked, StoreUnavailable
+from .errors import (
+    ConfigurationError,
+    InvalidToken,
+    SessionExpired,
+    SessionRevoked,
+    StoreUnavailable,
+)
 from .models import SessionRecord, TokenClaims
 
 __all__ = [
     "RefreshDecision",
     "check_session",
+    "check_store_session_id",
     "decide_refresh",
     "new_session",
     "new_session_id",
@@ -24,8 +32,35 @@ __all__ = [
 
 
 def new_session_id() -> str:
-    """256 random bits from ``secrets``, URL-safe (43 characters)."""
+    """256 random bits from ``secrets``, URL-safe (43 characters).
+
+    The default; a store may mint its own ids instead (``new_session_id(user_id)``,
+    see :mod:`secure_auth.stores.base`), which the service checks with
+    :func:`check_store_session_id`.
+    """
     return secrets.token_urlsafe(32)
+
+
+# What a store-made session id may look like: RFC 3986 unreserved characters
+# (safe in URLs, cookies, JWT claims and log lines), 22 to 128 of them. Fewer
+# than 22 such characters cannot hold the 128 random bits the rule asks for.
+_STORE_SESSION_ID = re.compile(r"[A-Za-z0-9._~-]{22,128}")
+
+
+def check_store_session_id(value: object, store_name: str) -> str:
+    """The id a store's ``new_session_id`` returned, if it is well-formed.
+
+    Raises:
+        ConfigurationError: not a ``str`` of 22 to 128 characters from
+            ``[A-Za-z0-9._~-]``: the store is broken, no session is created.
+    """
+    if type(value) is not str or not _STORE_SESSION_ID.fullmatch(value):
+        shown = repr(value) if type(value) is not str else f"{len(value)} characters"
+        raise ConfigurationError(
+            f"{store_name}.new_session_id() must return a str of 22 to 128 characters "
+            f"from [A-Za-z0-9._~-]; it returned {type(value).__name__} ({shown[:80]})"
+        )
+    return value
 
 
 def new_session(
@@ -33,12 +68,13 @@ def new_session(
     now: float,
     config: AuthConfig,
     *,
+    session_id: str | None = None,
     auth_method: str = "password",
     user_agent: str | None = None,
     ip_address: str | None = None,
 ) -> SessionRecord:
     return SessionRecord(
-        session_id=new_session_id(),
+        session_id=new_session_id() if session_id is None else session_id,
         user_id=user_id,
         created_at=now,
         expires_at=now + config.session_max_age,

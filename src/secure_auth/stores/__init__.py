@@ -17,6 +17,7 @@ from .base import (
     ChallengeStore,
     MinimalSessionStore,
     PasskeyStore,
+    SessionIdMinter,
     SessionStore,
     ThrottleStore,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "PasskeyStore",
     "SQLiteSessionStore",
     "SQLiteStore",
+    "SessionIdMinter",
     "SessionStore",
     "ThrottleStore",
 ]

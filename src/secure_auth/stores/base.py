@@ -19,6 +19,16 @@ Rules every implementation follows (the contract suite in
   (``raise ... from exc``), never a driver exception and never a result
   that could be taken for "valid".
 
+Optional, on any session store (full or minimal, blocking or ``async``):
+``new_session_id(user_id) -> str`` (:class:`SessionIdMinter`). When a store
+has it, the service asks it for the id of every session it creates instead
+of using :func:`secure_auth.sessions.new_session_id`; a store uses this to
+put routing information in the id (the Redis store prefixes the user's hash
+tag, so that a session lives in its user's Cluster slot and is still found
+from its id alone). It must be a plain synchronous method, even on an
+``async`` store, and do no I/O. The store must still accept any id in
+``save_session`` (ids it did not make, such as those of an earlier version).
+
 The minimal protocol is the Node package's three methods. It is enough for
 login / validate / logout; refresh rotation, listing and ``logout_all``
 need the full :class:`SessionStore`, and the service says which methods
@@ -41,6 +51,7 @@ __all__ = [
     "ChallengeStore",
     "MinimalSessionStore",
     "PasskeyStore",
+    "SessionIdMinter",
     "SessionStore",
     "ThrottleStore",
 ]
@@ -116,6 +127,33 @@ class AsyncSessionStore(Protocol):
     async def delete_user_sessions(
         self, user_id: str, except_session_id: str | None = None
     ) -> int: ...
+
+
+@runtime_checkable
+class SessionIdMinter(Protocol):
+    """Optional hook: the store makes the ids of new sessions.
+
+    Plain and synchronous on every store (``async`` ones too): the service
+    calls it inline when it creates a session, so it must not do I/O.
+    """
+
+    def new_session_id(self, user_id: str) -> str:
+        """A fresh session id for a session of ``user_id``.
+
+        Rules (the service checks the shape and raises
+        :class:`~secure_auth.errors.ConfigurationError` on anything else, so
+        a broken hook creates no session):
+
+        * At least 128 bits from :mod:`secrets` (``secrets.token_urlsafe(32)``
+          gives 256), so ids cannot be guessed. Anything derived from the
+          user (a tag, a prefix) comes *on top of* those bits.
+        * URL-safe: only ``A-Z a-z 0-9 - _ . ~``; it travels in JWT claims,
+          cookies and logs.
+        * 22 to 128 characters.
+        * Pure: the same store instance may be asked from many threads and
+          tasks at once.
+        """
+        ...
 
 
 @runtime_checkable

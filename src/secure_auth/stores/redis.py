@@ -12,19 +12,28 @@ The logic is written once, free of I/O: every operation is a generator
 (a *plan*) that yields the Redis steps it needs and receives their replies.
 The two classes only drive plans, one with calls, one with ``await``.
 
-Key layout (``docs/redis.md`` explains the choice)::
+Key layout (``docs/redis.md`` explains the choice), with ``t = h(user_id)``
+the user's hash tag::
 
-    <prefix>:session:{<h(session_id)>}          string (JSON), one session, native TTL
-    <prefix>:user:{<h(user_id)>}:sessions       sorted set, the user's session ids
-    <prefix>:user:{<h(user_id)>}:passkeys       set, the user's credential ids
-    <prefix>:passkey:{<h(credential_id)>}       string (JSON), one credential
-    <prefix>:challenge:{<h(key)>}               string, single-use, native TTL
+    <prefix>:user:{t}:session:<h(session_id)>    string (JSON), one session, native TTL
+    <prefix>:user:{t}:sessions                   sorted set, the user's session ids
+    <prefix>:user:{t}:passkey:<h(credential_id)> string (JSON), one credential
+    <prefix>:user:{t}:passkeys                   set, the user's credential ids
+    <prefix>:passkey-owner:{<h(credential_id)>}  string: t, the credential's owner
+    <prefix>:challenge:{<h(key)>}                string, single-use, native TTL
+    <prefix>:session:{<h(session_id)>}           a session whose id this store did not make
+
+Every key of one user is in the user's slot. The store makes the session
+ids (``new_session_id``: ``<t>.<random>``), so ``get_session`` reads the tag
+from the id and stays one ``GET``; a credential id, which usernameless
+sign-in knows alone, leads to its owner through the owner pointer.
 
 ``h`` is the base64url form of the first 16 bytes of SHA-256: no caller
-input ever reaches a key name, so braces, colons, globs or 10 kB ids cannot
-break the layout or move a key to another Cluster slot. Each step of every
-operation touches one hash slot only, so the same code runs on one node and
-on Redis Cluster.
+input ever reaches a key name (a tag read from a session id is checked to
+be 22 base64url characters), so braces, colons, globs or 10 kB ids cannot
+break the layout. Each step of every operation touches one hash slot only
+(one command, or one script whose keys share a tag), so the same code runs
+on one node and on Redis Cluster.
 """
 
 from __future__ import annotations
@@ -33,6 +42,8 @@ import base64
 import hashlib
 import json
 import math
+import re
+import secrets
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
@@ -69,17 +80,19 @@ _T = TypeVar("_T")
 # timeout, response, ClusterDown...), the cluster errors that do not derive
 # from it (SlotNotCovered, "cannot connect"), and raw socket errors.
 _DRIVER_ERRORS = (RedisError, RedisClusterException, OSError)
-# A half-registered passkey (see ``save_passkey``) disappears after this.
+# A credential id's pending claim (see ``_save_passkey``) lapses after this.
 _PENDING_PASSKEY_TTL_MS = 60_000
 # Native TTLs are capped (100 years) so Redis never sees an out-of-range value.
 _MAX_TTL_MS = 100 * 365 * 86_400_000
 
 
-# -- Lua scripts: each touches exactly one key (one slot) -------------------
+# -- Lua scripts: each touches one hash slot ----------------------------------
 #
-# Records are JSON documents whose values are all strings (numbers in their
-# exact decimal form): Lua's cjson would round numbers to 14 digits when a
-# script rewrites a document, strings it keeps byte for byte.
+# A script names every key it touches in KEYS, and all of them share one hash
+# tag (one slot), so it runs whole on one node, on a single server and in
+# Cluster alike. Records are JSON documents whose values are all strings
+# (numbers in their exact decimal form): Lua's cjson would round numbers to
+# 14 digits when a script rewrites a document, strings it keeps byte for byte.
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +105,48 @@ class _Script:
         return cls(lua, hashlib.sha1(lua.encode(), usedforsecurity=False).hexdigest())
 
 
-# Add a session id to its user's index, scored by the wall-clock time its
-# session key disappears; drop members whose keys are surely gone; never
-# shorten the index's own TTL.
-_INDEX_ADD = _Script.of("""
+# Save a session and index it under its user: KEYS[1] is the user's index,
+# KEYS[2] (when the session lives in the user's slot) the session itself,
+# written in the same script and returned as it was before (SET ... GET).
+# A session in another slot is written first by its own SET, then indexed
+# by this script with KEYS[1] alone. Index members are scored by the
+# wall-clock time their session key disappears; members whose keys are
+# surely gone are dropped; the index's own TTL is never shortened.
+_SAVE_SESSION = _Script.of("""
+local previous = false
+if KEYS[2] then
+    previous = redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[4], 'GET')
+end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -1 or ttl < tonumber(ARGV[4]) then
     redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
-return 1
+return previous
+""")
+
+# Delete a session in its user's slot and its index member, in one step;
+# the old value comes back (its owner tells whether another index holds it).
+_DELETE_SESSION = _Script.of("""
+local raw = redis.call('GETDEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return raw
+""")
+
+# logout_all for the sessions in the user's slot: KEYS[1] is the index,
+# KEYS[i] (i >= 2) the session ARGV[i]; ARGV[1] the user. Each session named
+# by its record as the user's goes; every listed member leaves the index.
+_DELETE_USER_SESSIONS = _Script.of("""
+local n = 0
+for i = 2, #KEYS do
+    local raw = redis.call('GET', KEYS[i])
+    if raw and cjson.decode(raw).user_id == ARGV[1] then
+        n = n + redis.call('DEL', KEYS[i])
+    end
+    redis.call('ZREM', KEYS[1], ARGV[i])
+end
+return n
 """)
 
 # The refresh compare-and-set: only a live record at the expected generation
@@ -120,7 +164,7 @@ redis.call('SET', KEYS[1], cjson.encode(doc), 'KEEPTTL')
 return 1
 """)
 
-# Delete a record only if ``user_id`` is the given owner (sessions, passkeys).
+# Delete a record only if ``user_id`` is the given owner (foreign-id sessions).
 _DELETE_IF_OWNER = _Script.of("""
 local raw = redis.call('GET', KEYS[1])
 if raw and cjson.decode(raw).user_id == ARGV[1] then
@@ -129,24 +173,62 @@ end
 return 0
 """)
 
-# Swap a value only if it is still exactly the expected one (passkey commit).
-_REPLACE_IF_EQUAL = _Script.of("""
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+# Commit a credential's owner pointer: pending (ARGV[1]) -> committed
+# (ARGV[2]); the plain SET drops the pending TTL. Already committed to the
+# same owner counts as done, so a retried commit (lost reply) succeeds.
+_COMMIT_OWNER = _Script.of("""
+local value = redis.call('GET', KEYS[1])
+if value == ARGV[1] then
     redis.call('SET', KEYS[1], ARGV[2])
     return 1
 end
+if value == ARGV[2] then return 1 end
 return 0
+""")
+
+# Delete a value only if it is still exactly the expected one.
+_DELETE_IF_EQUAL = _Script.of("""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+""")
+
+# A credential record and its owner's index, together: KEYS[1] the index,
+# KEYS[2] the record, ARGV[1] the credential id, ARGV[2] the document.
+_PUT_PASSKEY = _Script.of("""
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1
+""")
+
+# Remove a credential record and its index member, together. ARGV[2] says
+# which record goes: 'owner' if its user_id is ARGV[3]; 'exact' if it is
+# still byte for byte ARGV[3] ('' = only a member whose record is missing).
+# The member leaves the index whenever its record is gone afterwards.
+_DROP_PASSKEY = _Script.of("""
+local raw = redis.call('GET', KEYS[2])
+local gone = 0
+if raw then
+    if (ARGV[2] == 'owner' and cjson.decode(raw).user_id == ARGV[3])
+        or (ARGV[2] == 'exact' and raw == ARGV[3]) then
+        gone = redis.call('DEL', KEYS[2])
+    end
+end
+if gone == 1 or not raw then
+    redis.call('SREM', KEYS[1], ARGV[1])
+end
+return gone
 """)
 
 _UPDATE_PASSKEY = _Script.of("""
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local doc = cjson.decode(raw)
-if doc.pending then return 0 end
 doc.sign_count = ARGV[1]
 doc.backup_state = ARGV[2]
 doc.last_used_at = ARGV[3]
-redis.call('SET', KEYS[1], cjson.encode(doc), 'KEEPTTL')
+redis.call('SET', KEYS[1], cjson.encode(doc))
 return 1
 """)
 
@@ -154,9 +236,9 @@ _RENAME_PASSKEY = _Script.of("""
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local doc = cjson.decode(raw)
-if doc.user_id ~= ARGV[1] or doc.pending then return 0 end
+if doc.user_id ~= ARGV[1] then return 0 end
 doc.label = ARGV[2]
-redis.call('SET', KEYS[1], cjson.encode(doc), 'KEEPTTL')
+redis.call('SET', KEYS[1], cjson.encode(doc))
 return 1
 """)
 
@@ -226,6 +308,23 @@ _Plan = Generator[_Step, Any, _T]
 def _digest(value: str) -> str:
     raw = hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()[:16]
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+# ``<tag>.<random>``: a session id made by ``new_session_id``. The tag is a
+# digest (22 base64url characters, never a '.'), so the split is unambiguous.
+_TAGGED_SESSION_ID = re.compile(r"([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]+")
+_TAG = re.compile(r"[A-Za-z0-9_-]{22}")
+# 240 random bits: 40 characters, 63 with the tag and the dot (<= 64, see
+# ``new_session_id``).
+_SESSION_ID_RANDOM_BYTES = 30
+# The owner pointer of a credential being registered (not yet usable).
+_PENDING = "pending:"
+
+
+def _session_tag(session_id: str) -> str | None:
+    """The user tag a session id carries, ``None`` for any other id."""
+    match = _TAGGED_SESSION_ID.fullmatch(session_id)
+    return None if match is None else match.group(1)
 
 
 def _text(value: object) -> str:
@@ -311,7 +410,7 @@ def _session_from(reply: object) -> SessionRecord:
         raise StoreUnavailable("redis: malformed session record") from exc
 
 
-def _passkey_document(c: PasskeyCredential, *, pending: bool = False) -> str:
+def _passkey_document(c: PasskeyCredential) -> str:
     return _document(
         {
             "credential_id": c.credential_id,
@@ -326,7 +425,6 @@ def _passkey_document(c: PasskeyCredential, *, pending: bool = False) -> str:
             "created_at": _num(c.created_at),
             "last_used_at": None if c.last_used_at is None else _num(c.last_used_at),
             "label": c.label,
-            "pending": "1" if pending else None,
         }
     )
 
@@ -393,21 +491,59 @@ class _RedisPlans:
 
     # -- keys ------------------------------------------------------------------
 
+    def user_tag(self, user_id: str) -> str:
+        """The user's hash tag: ``h(user_id)``, 22 characters of base64url."""
+        return _digest(user_id)
+
+    def new_session_id(self, user_id: str) -> str:
+        """A session id that carries its user's hash tag: ``<tag>.<random>``.
+
+        The hook of :class:`~secure_auth.stores.base.SessionIdMinter`: the
+        service asks the store for the id of every session it creates. The
+        tag puts the session in its user's Cluster slot, and
+        :meth:`get_session` finds it from the id alone (one ``GET``); the
+        random part is ``secrets.token_urlsafe(30)`` (240 bits). 63
+        characters: the user index, a sorted set, keeps Redis's compact
+        encoding only while every member is at most 64 bytes
+        (``zset-max-listpack-value``); past that it costs five times more.
+        """
+        return f"{_digest(user_id)}.{secrets.token_urlsafe(_SESSION_ID_RANDOM_BYTES)}"
+
+    def _user_key(self, tag: str, rest: str) -> str:
+        return f"{self.prefix}:user:{{{tag}}}:{rest}"
+
+    def _in_user_slot(self, session_id: str, user_id: str) -> bool:
+        """Whether this user's session lives in the user's slot."""
+        return _session_tag(session_id) == _digest(user_id)
+
     def session_key(self, session_id: str) -> str:
-        """The string holding one session (its own hash tag, its own slot)."""
-        return f"{self.prefix}:session:{{{_digest(session_id)}}}"
+        """The string holding one session.
+
+        An id made by :meth:`new_session_id` names its user's tag, and its
+        session lives in the user's slot. Any other id (made by another
+        store or an earlier version, or a caller's own) keeps a key of its
+        own, in its own slot.
+        """
+        tag = _session_tag(session_id)
+        if tag is None:
+            return f"{self.prefix}:session:{{{_digest(session_id)}}}"
+        return self._user_key(tag, f"session:{_digest(session_id)}")
 
     def user_sessions_key(self, user_id: str) -> str:
         """The sorted set of a user's session ids (the user's slot)."""
-        return f"{self.prefix}:user:{{{_digest(user_id)}}}:sessions"
+        return self._user_key(_digest(user_id), "sessions")
 
     def user_passkeys_key(self, user_id: str) -> str:
         """The set of a user's credential ids (the user's slot)."""
-        return f"{self.prefix}:user:{{{_digest(user_id)}}}:passkeys"
+        return self._user_key(_digest(user_id), "passkeys")
 
-    def passkey_key(self, credential_id: str) -> str:
-        """The string holding one passkey credential (its own slot)."""
-        return f"{self.prefix}:passkey:{{{_digest(credential_id)}}}"
+    def passkey_key(self, credential_id: str, user_id: str) -> str:
+        """The string holding one credential of ``user_id`` (the user's slot)."""
+        return self._user_key(_digest(user_id), f"passkey:{_digest(credential_id)}")
+
+    def passkey_owner_key(self, credential_id: str) -> str:
+        """The credential id's owner pointer (the credential id's own slot)."""
+        return f"{self.prefix}:passkey-owner:{{{_digest(credential_id)}}}"
 
     def challenge_key(self, key: str) -> str:
         """The string holding one challenge."""
@@ -436,20 +572,24 @@ class _RedisPlans:
 
     def _save_session(self, r: SessionRecord) -> _Plan[None]:
         ttl_ms = self._native_ttl_ms(r.expires_at, r.expires_at - r.last_used_at)
-        # The session first, then the index: a member of an index always
-        # points at a session that was written, so a member whose session is
-        # gone may be pruned. If the index step fails, save raises and no
-        # token for this session is ever issued.
-        previous = yield _Cmd(
-            ("SET", self.session_key(r.session_id), _session_document(r), "PX", ttl_ms, "GET"),
-            set_get=True,
-        )
-        wall = time.time()
-        yield _Eval(
-            _INDEX_ADD,
-            (self.user_sessions_key(r.user_id),),
-            (r.session_id, _num(wall + ttl_ms / 1000), _num(wall - self.clock_tolerance), ttl_ms),
-        )
+        key, index = self.session_key(r.session_id), self.user_sessions_key(r.user_id)
+        doc = _session_document(r)
+
+        def index_args() -> tuple[_Arg, ...]:
+            wall = time.time()
+            expires = _num(wall + ttl_ms / 1000)
+            return (r.session_id, expires, _num(wall - self.clock_tolerance), ttl_ms)
+
+        if self._in_user_slot(r.session_id, r.user_id):
+            # One slot: the session and its index member in one script.
+            previous = yield _Eval(_SAVE_SESSION, (index, key), (*index_args(), doc))
+        else:
+            # Two slots: the session first, then the index, so that a member
+            # of an index always points at a session that was written (and a
+            # member whose session is gone may be pruned). If the index step
+            # fails, save raises and no token for the session is ever issued.
+            previous = yield _Cmd(("SET", key, doc, "PX", ttl_ms, "GET"), set_get=True)
+            yield _Eval(_SAVE_SESSION, (index,), index_args())
         owner = _owner_of(previous)
         if owner is not None and owner != r.user_id:  # the session changed owner
             yield _Cmd(("ZREM", self.user_sessions_key(owner), r.session_id))
@@ -464,9 +604,16 @@ class _RedisPlans:
         return record
 
     def _delete_session(self, session_id: str) -> _Plan[None]:
-        reply = yield _Cmd(("GETDEL", self.session_key(session_id)))
+        key, tag = self.session_key(session_id), _session_tag(session_id)
+        if tag is None:
+            reply = yield _Cmd(("GETDEL", key))
+            indexed = None
+        else:
+            # The session and its member of the tag's index, in one script.
+            indexed = self._user_key(tag, "sessions")
+            reply = yield _Eval(_DELETE_SESSION, (key, indexed), (session_id,))
         owner = _owner_of(reply)
-        if owner is not None:
+        if owner is not None and self.user_sessions_key(owner) != indexed:
             yield _Cmd(("ZREM", self.user_sessions_key(owner), session_id))
 
     def _rotate_refresh(self, session_id: str, expected: int, now: float) -> _Plan[bool]:
@@ -486,6 +633,8 @@ class _RedisPlans:
         index, ids = yield from self._user_session_ids(user_id)
         if not ids:
             return []
+        # The user's own sessions all sit on the index's node; redis-py
+        # sends the GETs of any others to their nodes in the same pipeline.
         replies = yield _Batch(tuple(_Cmd(("GET", self.session_key(s))) for s in ids))
         live: list[SessionRecord] = []
         stale: list[str] = []
@@ -504,10 +653,20 @@ class _RedisPlans:
         doomed = [s for s in ids if s != except_id]
         if not doomed:
             return 0
-        replies = yield _Batch(
-            tuple(_Eval(_DELETE_IF_OWNER, (self.session_key(s),), (user_id,)) for s in doomed)
-        )
-        yield _Cmd(("ZREM", index, *doomed))
+        # Sessions in the user's slot go with their index members in one
+        # script; any others (ids this store did not make) one by one, and
+        # leave the index after their records, as in _save_session.
+        own = [s for s in doomed if self._in_user_slot(s, user_id)]
+        others = [s for s in doomed if not self._in_user_slot(s, user_id)]
+        steps: list[_Cmd | _Eval] = [
+            _Eval(_DELETE_IF_OWNER, (self.session_key(s),), (user_id,)) for s in others
+        ]
+        if own:
+            keys = tuple(self.session_key(s) for s in own)
+            steps.append(_Eval(_DELETE_USER_SESSIONS, (index, *keys), (user_id, *own)))
+        replies = yield _Batch(tuple(steps))
+        if others:
+            yield _Cmd(("ZREM", index, *others))
         return sum(int(r) for r in replies)
 
     # -- challenges --------------------------------------------------------------
@@ -559,80 +718,130 @@ class _RedisPlans:
         yield _Cmd(("DEL", self.throttle_key(key)))
 
     # -- passkeys ----------------------------------------------------------------
+    #
+    # A credential's record and its owner's index live in the owner's slot;
+    # a small owner pointer (``passkey_owner_key``: the owner's tag) lives in
+    # the credential id's slot, so that usernameless sign-in, which knows only
+    # the credential id, finds the record. A credential is *usable* (get,
+    # list, update) only while its pointer names its owner and its record
+    # exists. The pointer claims the id (SET NX), so an id is unique across
+    # users; it is written first (pending, with a short TTL) and committed
+    # last, and removed first on deletion. A failure between steps leaves at
+    # most a record that no pointer names: never usable, and the owner's next
+    # listing removes it. No step ever leaves a committed pointer without
+    # its record.
 
     def _save_passkey(self, c: PasskeyCredential) -> _Plan[bool]:
-        key = self.passkey_key(c.credential_id)
-        pending = _passkey_document(c, pending=True)
-        # Three steps, each atomic: create it pending, with a short TTL, only
-        # if the id is free; add it to its owner's index; commit (no TTL).
-        # A pending credential is invisible, so a failure midway never leaves
-        # a usable passkey that its owner cannot list or delete.
-        created = yield _Cmd(("SET", key, pending, "NX", "PX", _PENDING_PASSKEY_TTL_MS))
-        if not created:  # nil: the id is taken (redis-py may give None or False)
+        tag, cid = _digest(c.user_id), c.credential_id
+        pointer = self.passkey_owner_key(cid)
+        index, key = self.user_passkeys_key(c.user_id), self.passkey_key(cid, c.user_id)
+        claimed = yield _Cmd(("SET", pointer, _PENDING + tag, "NX", "PX", _PENDING_PASSKEY_TTL_MS))
+        if not claimed:  # nil: the id is taken (redis-py may give None or False)
             return False
-        yield _Cmd(("SADD", self.user_passkeys_key(c.user_id), c.credential_id))
-        committed = yield _Eval(_REPLACE_IF_EQUAL, (key,), (pending, _passkey_document(c)))
+        doc = _passkey_document(c)
+        yield _Eval(_PUT_PASSKEY, (index, key), (cid, doc))
+        committed = yield _Eval(_COMMIT_OWNER, (pointer,), (_PENDING + tag, tag))
         if committed != 1:
+            # The pending claim expired before the commit (a stall of a
+            # minute): withdraw the record, which no pointer names.
+            yield _Eval(_DROP_PASSKEY, (index, key), (cid, "exact", doc))
             raise StoreUnavailable("redis: the passkey expired before it was committed")
         return True
 
-    def _visible_passkey(self, reply: object) -> PasskeyCredential | None:
+    def _owner_tag(self, credential_id: str) -> _Plan[str | None]:
+        """The tag of the credential's owner, ``None`` unless committed."""
+        reply = yield _Cmd(("GET", self.passkey_owner_key(credential_id)))
         if reply is None:
             return None
-        fields = _parse(reply, "passkey")
-        return None if "pending" in fields else _passkey_from(fields)
+        tag = _text(reply)
+        if tag.startswith(_PENDING):
+            return None  # being registered: not usable yet
+        if not _TAG.fullmatch(tag):
+            raise StoreUnavailable("redis: malformed passkey owner")
+        return tag
 
     def _get_passkey(self, credential_id: str) -> _Plan[PasskeyCredential | None]:
-        reply = yield _Cmd(("GET", self.passkey_key(credential_id)))
-        credential = self._visible_passkey(reply)
-        if credential is None or credential.credential_id != credential_id:
+        tag = yield from self._owner_tag(credential_id)
+        if tag is None:
+            return None
+        reply = yield _Cmd(("GET", self._user_key(tag, f"passkey:{_digest(credential_id)}")))
+        if reply is None:
+            return None  # a pointer without a record reads as missing
+        credential = _passkey_from(_parse(reply, "passkey"))
+        if credential.credential_id != credential_id or _digest(credential.user_id) != tag:
             return None
         return credential
 
     def _list_passkeys(self, user_id: str) -> _Plan[list[PasskeyCredential]]:
-        index = self.user_passkeys_key(user_id)
+        tag, index = _digest(user_id), self.user_passkeys_key(user_id)
         members = yield _Cmd(("SMEMBERS", index))
         ids = sorted(_text(m) for m in members or ())
         if not ids:
             return []
-        replies = yield _Batch(tuple(_Cmd(("GET", self.passkey_key(i))) for i in ids))
+        replies = yield _Batch(tuple(_Cmd(("GET", self.passkey_key(i, user_id))) for i in ids))
+        present = {i: _text(r) for i, r in zip(ids, replies, strict=True) if r is not None}
+        held = list(present.items())
+        # The pointers are read after the records: a record seen here whose
+        # pointer is then missing was not being registered (registration
+        # writes the pointer first), so it is surely left over.
+        owners = (
+            (yield _Batch(tuple(_Cmd(("GET", self.passkey_owner_key(i))) for i, _ in held)))
+            if held
+            else []
+        )
         found: list[PasskeyCredential] = []
-        stale: list[str] = []
-        for credential_id, reply in zip(ids, replies, strict=True):
-            fields = None if reply is None else _parse(reply, "passkey")
-            if fields is not None and "pending" in fields and fields.get("user_id") == user_id:
-                continue  # being registered right now: not stale, not visible
-            credential = None if fields is None else _passkey_from(fields)
+        # (id, the record as read): members without a record go ("" = if
+        # still missing), and records no committed pointer names.
+        drop: list[tuple[str, str]] = [(i, "") for i in ids if i not in present]
+        for (credential_id, raw), owner in zip(held, owners, strict=True):
+            credential = _passkey_from(_parse(raw, "passkey"))
+            pointer = None if owner is None else _text(owner)
+            if pointer == _PENDING + tag:
+                continue  # being registered right now: not usable, not left over
             if (
-                credential is None
+                pointer != tag
                 or credential.user_id != user_id
                 or credential.credential_id != credential_id
             ):
-                stale.append(credential_id)
+                drop.append((credential_id, raw))
             else:
                 found.append(credential)
-        if stale:
-            yield _Cmd(("SREM", index, *stale))
+        if drop:
+            yield _Batch(
+                tuple(
+                    _Eval(_DROP_PASSKEY, (index, self.passkey_key(i, user_id)), (i, "exact", raw))
+                    for i, raw in drop
+                )
+            )
         return sorted(found, key=lambda c: (c.created_at, c.credential_id))
 
     def _update_passkey_usage(
         self, credential_id: str, sign_count: int, backup_state: bool, now: float
     ) -> _Plan[None]:
+        tag = yield from self._owner_tag(credential_id)
+        if tag is None:
+            return  # deleted (or never committed): never recreated
         yield _Eval(
             _UPDATE_PASSKEY,
-            (self.passkey_key(credential_id),),
+            (self._user_key(tag, f"passkey:{_digest(credential_id)}"),),
             (str(int(sign_count)), "1" if backup_state else "0", _num(now)),
         )
 
     def _rename_passkey(self, user_id: str, credential_id: str, label: str) -> _Plan[bool]:
-        done = yield _Eval(_RENAME_PASSKEY, (self.passkey_key(credential_id),), (user_id, label))
+        # The record alone (one step): renaming cannot make anything usable.
+        key = self.passkey_key(credential_id, user_id)
+        done = yield _Eval(_RENAME_PASSKEY, (key,), (user_id, label))
         return bool(done == 1)
 
     def _delete_passkey(self, user_id: str, credential_id: str) -> _Plan[bool]:
-        deleted = yield _Eval(_DELETE_IF_OWNER, (self.passkey_key(credential_id),), (user_id,))
-        if deleted != 1:
-            return False
-        yield _Cmd(("SREM", self.user_passkeys_key(user_id), credential_id))
+        # The pointer first: from that instant the credential cannot sign in.
+        unlinked = yield _Eval(
+            _DELETE_IF_EQUAL, (self.passkey_owner_key(credential_id),), (_digest(user_id),)
+        )
+        if unlinked != 1:
+            return False  # not this user's (or not committed)
+        index, key = self.user_passkeys_key(user_id), self.passkey_key(credential_id, user_id)
+        yield _Eval(_DROP_PASSKEY, (index, key), (credential_id, "owner", user_id))
         return True
 
 
@@ -789,6 +998,10 @@ class RedisStore(_RedisPlans):
     def save_session(self, record: SessionRecord) -> None:
         """Insert or replace the record; index it under its user.
 
+        One script for a session whose id this store made (record and index
+        together, in the user's slot); for any other id, the record first,
+        then the index.
+
         Raises:
             StoreUnavailable: Redis failed.
         """
@@ -803,7 +1016,8 @@ class RedisStore(_RedisPlans):
         return self._run(self._get_session(session_id, now))
 
     def delete_session(self, session_id: str) -> None:
-        """Delete the session (missing is fine).
+        """Delete the session (missing is fine); with a store-made id, the
+        record and its index member go together in one script.
 
         Raises:
             StoreUnavailable: Redis failed.
@@ -828,6 +1042,10 @@ class RedisStore(_RedisPlans):
 
     def delete_user_sessions(self, user_id: str, except_session_id: str | None = None) -> int:
         """Delete every session of the user but one; return how many went.
+
+        Reads the index, then one script deletes the sessions in the user's
+        slot with their index members (sessions with ids this store did not
+        make go one by one, in the same pipeline).
 
         Raises:
             StoreUnavailable: Redis failed.
@@ -891,7 +1109,7 @@ class RedisStore(_RedisPlans):
         return self._run(self._save_passkey(credential))
 
     def get_passkey(self, credential_id: str) -> PasskeyCredential | None:
-        """The credential, or ``None``.
+        """The credential, or ``None``: the owner pointer, then the record.
 
         Raises:
             StoreUnavailable: Redis failed.
