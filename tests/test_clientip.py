@@ -106,7 +106,10 @@ def _login(web: Any, login: str, forwarded: str, peer: str = PROXY) -> int:
     body = json.dumps({"login": login, "password": "guess"}).encode()
     headers = {"Content-Type": "application/json", "X-Forwarded-For": forwarded}
     request = Request.build("POST", headers, path="/auth/login", body=body, client_ip=peer)
-    return int(web.handle_sync("login", request).status)
+    response = web.handle_sync("login", request)
+    if response.status == 429:
+        assert dict(response.headers)["Retry-After"] == "300"
+    return int(response.status)
 
 
 def test_web_login_behind_a_proxy_throttles_the_real_client(keypair, clock) -> None:
