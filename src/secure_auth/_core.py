@@ -600,12 +600,11 @@ class ServiceCore(PasskeyFlows, ThrottleFlows):
         yield self._event(
             "session_revoked",
             user_id=str(user_id),
-            session_id=except_session_id,
             reason="logout_all",
             ip_address=ip_address,
             user_agent=user_agent,
             count=count,
-            kept_session=except_session_id is not None,
+            kept_session_id=except_session_id,
         )
         return count
 
