@@ -126,7 +126,8 @@ address, a login), and ``None`` when the application no longer knows the user.""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ROUTE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 """Methods adapters route to an auth endpoint, so a wrong one gets this
-module's 405 (HEAD and OPTIONS stay with the framework, e.g. CORS)."""
+module's 405 (OPTIONS stays with the framework, e.g. CORS; HEAD too, and
+frameworks that route it to a GET endpoint get the GET answer)."""
 _TOKEN_CHARS = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 6750 b64token
 _PATH_CHARS = re.compile(r"/[!-:<-~]*")  # visible ASCII, no ';'
@@ -882,9 +883,8 @@ class WebAuth:
 
     def method_not_allowed(self, endpoint: Endpoint) -> Response:
         """405 for a known auth path called with the wrong method."""
-        return _json_response(
-            405, {"error": "method_not_allowed"}, headers=[("Allow", endpoint.method)]
-        )
+        allow = "GET, HEAD" if endpoint.method == "GET" else endpoint.method
+        return _json_response(405, {"error": "method_not_allowed"}, headers=[("Allow", allow)])
 
     # -- pure pieces --------------------------------------------------------
 
@@ -950,7 +950,10 @@ class WebAuth:
         known = self._endpoints.get(name)
         if known is None:
             raise ConfigurationError(f"unknown auth endpoint {name!r}")
-        if request.method != known.method:
+        # HEAD is answered as GET: the HTTP server drops the content and keeps
+        # Content-Length, which must be the GET answer's (RFC 9110 8.6).
+        head = request.method == "HEAD" and known.method == "GET"
+        if request.method != known.method and not head:
             return self.method_not_allowed(known)
         flow: _Flow[Response] = getattr(self, f"_{name}_flow")(request)
         return (yield from flow)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
+import json
 import re
+import sqlite3
+from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
 
-from secure_auth.demo import DemoSettings
+from passkeys.softauthn import SoftAuthenticator
+from secure_auth.demo import DemoSettings, text
 from secure_auth.demo.app import safe_next
 from secure_auth.demo.text import describe_device, relative_time
 
@@ -74,15 +79,22 @@ async def test_pages_send_a_strict_content_security_policy(client: httpx.AsyncCl
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-async def test_the_shipped_passkey_module_and_the_stylesheet_are_served(
+async def test_the_library_serves_the_passkey_module_the_demo_its_own_files(
     client: httpx.AsyncClient,
 ) -> None:
-    module = await client.get("/static/passkeys.js")
+    module = await client.get("/auth/passkeys.js")  # the integration's route
     assert module.status_code == 200
     assert module.headers["content-type"].startswith("text/javascript")
+    assert module.headers["cache-control"] == "no-cache"  # not the pages' no-store
+    assert "script-src 'self'" in module.headers["content-security-policy"]
     assert "export async function signInWithPasskey" in module.text
-    for path in ("/static/demo.js", "/static/demo.css", "/static/favicon.svg"):
+    glue = await client.get("/static/demo.js")
+    assert 'from "/auth/passkeys.js";' in glue.text
+    for path in ("/static/demo.css", "/static/favicon.svg"):
         assert (await client.get(path)).status_code == 200, path
+    # No second copy of what the library serves.
+    assert (await client.get("/static/passkeys.js")).status_code == 404
+    assert (await client.post("/passkeys/login/options", json={})).status_code == 404
 
 
 async def test_unknown_page_is_a_friendly_404(client: httpx.AsyncClient) -> None:
@@ -366,32 +378,135 @@ async def test_change_password_replaces_the_old_one_and_signs_out_other_sessions
     assert (await sign_in(make_client(), "alice", "a brand new password")).status_code == 303
 
 
-# -- passkey endpoints (the ceremonies themselves run in the browser journey) ------
+# -- passkeys: the library's /auth routes, through the demo app -------------------
+# The same requests the pages' script makes; test_journey.py runs them in Chromium.
+
+
+@pytest.fixture
+def authenticator() -> SoftAuthenticator:
+    return SoftAuthenticator(rp_id="localhost", origin=ORIGIN)
+
+
+def page_data(page: str, name: str) -> str:
+    """The value of the page's first ``data-<name>`` attribute."""
+    found = re.search(rf"""data-{name}=(["'])(.*?)\1""", page, re.S)
+    assert found, f"no data-{name} on the page"
+    return html.unescape(found.group(2))
+
+
+async def add_passkey(client: httpx.AsyncClient, authenticator: SoftAuthenticator) -> Any:
+    """What the account page's script does: options, the ceremony, the answer
+    with the label the page proposes. The stored passkey's JSON."""
+    label = page_data((await client.get("/account")).text, "label")
+    options = await client.post("/auth/passkey/register/options", json={})
+    assert options.status_code == 200, options.text
+    credential = authenticator.create(options.json())
+    response = await client.post("/auth/passkey/register", json={**credential, "label": label})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def passkey_sign_in(
+    client: httpx.AsyncClient, authenticator: SoftAuthenticator
+) -> httpx.Response:
+    """What the sign-in page's script does: usernameless options, the assertion."""
+    options = await client.post("/auth/passkey/login/options", json={})
+    assert options.status_code == 200, options.text
+    return await client.post("/auth/passkey/login", json=authenticator.get(options.json()))
 
 
 async def test_usernameless_passkey_options_for_localhost(client: httpx.AsyncClient) -> None:
-    options = (await client.post("/passkeys/login/options", json={})).json()
+    options = (await client.post("/auth/passkey/login/options", json={})).json()
     assert options["rpId"] == "localhost"
     assert options.get("allowCredentials", []) == []
     assert options["challenge"]
 
 
 async def test_registering_a_passkey_needs_a_session(client: httpx.AsyncClient) -> None:
-    response = await client.post("/account/passkeys/options", json={})
+    response = await client.post("/auth/passkey/register/options", json={})
     assert response.status_code == 401
-    assert response.json()["error"]
+    assert response.json() == {"error": "authentication_required"}
     await sign_up(client)
-    options = (await client.post("/account/passkeys/options", json={})).json()
+    options = (await client.post("/auth/passkey/register/options", json={})).json()
     assert options["rp"]["id"] == "localhost"
-    assert options["user"]["name"] == "alice"
+    assert options["user"]["name"] == options["user"]["displayName"] == "alice"  # get_user_name
 
 
-async def test_a_bad_passkey_answer_gets_words_not_a_trace(client: httpx.AsyncClient) -> None:
-    response = await client.post("/passkeys/login/verify", content=b"{}")
-    assert response.status_code in (400, 401)
-    body = response.json()
-    assert body["error"].startswith("passkey")
-    assert body["message"].endswith(".")
+async def test_add_a_passkey_then_sign_in_with_it_elsewhere(
+    make_client: ClientFactory, authenticator: SoftAuthenticator
+) -> None:
+    laptop = make_client()
+    await sign_up(laptop)
+    stored = await add_passkey(laptop, authenticator)
+    assert stored["label"] == "Firefox on Linux"  # named after the device that made it
+    page = (await laptop.get("/account?notice=passkey_added")).text
+    assert "Your passkey is added." in page
+    assert re.search(r'class="item-title">.*?Firefox on Linux</p>', page)
+
+    phone = make_client()
+    response = await passkey_sign_in(phone, authenticator)
+    assert response.status_code == 200
+    assert "access_token" not in response.json()  # cookie transport: tokens stay out of JS
+    cookies = response.headers.get_list("set-cookie")
+    assert [c.split("=")[0] for c in cookies] == ["access_token", "refresh_token"]
+    assert all("HttpOnly" in c for c in cookies)
+    account = await phone.get("/account")
+    assert account.status_code == 200
+    assert 'data-testid="auth-method">a passkey<' in account.text
+
+
+async def test_a_deleted_accounts_passkey_signs_nobody_in(
+    app: Starlette, make_client: ClientFactory, authenticator: SoftAuthenticator
+) -> None:
+    client = make_client()
+    await sign_up(client)
+    await add_passkey(client, authenticator)
+    demo = app.state.demo
+    user = demo.users.by_login("alice")
+    with contextlib.closing(sqlite3.connect(demo.settings.database)) as db:
+        db.execute("DELETE FROM demo_users WHERE id = ?", (user.id,))
+        db.commit()
+    response = await passkey_sign_in(make_client(), authenticator)
+    assert response.status_code == 401
+    assert response.json() == {"error": "passkey_verification_failed"}
+    assert "set-cookie" not in response.headers
+    # The session the verified assertion opened is already closed.
+    assert [s.auth_method for s in await demo.service.list_sessions(user.id)] == ["password"]
+    registration = await client.post("/auth/passkey/register/options", json={})
+    assert registration.status_code == 401
+    assert registration.json() == {"error": "invalid_token"}
+
+
+async def test_every_passkey_route_answer_has_words_on_the_page(
+    make_client: ClientFactory,
+) -> None:
+    """The routes answer a code; the pages carry the demo's words for it."""
+    client = make_client()
+    words = json.loads(page_data((await client.get("/signin")).text, "messages"))
+    assert words == text.ERRORS
+    stranger = SoftAuthenticator(rp_id="localhost", origin=ORIGIN)
+    stranger.create({"user": {"id": "AAAA"}, "challenge": "AAAA"})  # never registered here
+    answers = [
+        (await passkey_sign_in(client, stranger), 401, "passkey_verification_failed"),
+        (await client.post("/auth/passkey/login", json={"id": "x"}), 400, "passkey_malformed"),
+        (
+            await client.post("/auth/passkey/register/options", json={}),
+            401,
+            "authentication_required",
+        ),
+        (
+            await client.post("/auth/passkey/login/options", json={}, headers={"origin": EVIL}),
+            403,
+            "csrf_rejected",
+        ),
+    ]
+    for response, status, code in answers:
+        assert response.status_code == status, response.text
+        assert response.json() == {"error": code}
+        assert code in words
+    signed_in = make_client()
+    await sign_up(signed_in)
+    assert json.loads(page_data((await signed_in.get("/account")).text, "messages")) == words
 
 
 # -- settings and words ------------------------------------------------------------

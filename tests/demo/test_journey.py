@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -208,17 +209,36 @@ def test_newcomer_journey(browser: Any, live_server: LiveServer) -> None:
             names = {c["name"] for c in laptop.context.cookies()}
             assert names == {"access_token", "refresh_token"}
 
-        with journey.step("3. add a passkey, then sign out"):
+        with journey.step("3. add a passkey (after the access cookie expired), then sign out"):
+            laptop.context.clear_cookies(name="access_token")  # idle on the page too long
+            posts: list[tuple[str, int]] = []
+
+            def on_response(response: Any) -> None:
+                if response.request.method == "POST":
+                    posts.append((urlsplit(response.url).path, response.status))
+
+            laptop.on("response", on_response)
             laptop.get_by_role("button", name="Add a passkey").click()
             laptop.wait_for_url(at(r"/account\?notice=passkey_added#passkeys"))
-            expect(laptop.get_by_test_id("passkey-list").get_by_role("listitem")).to_have_count(1)
+            laptop.remove_listener("response", on_response)
+            assert posts == [  # the library's routes; one renewal, then the ceremony
+                ("/auth/passkey/register/options", 401),
+                ("/auth/refresh", 200),
+                ("/auth/passkey/register/options", 200),
+                ("/auth/passkey/register", 201),
+            ]
+            passkeys = laptop.get_by_test_id("passkey-list").get_by_role("listitem")
+            expect(passkeys).to_have_count(1)
+            expect(passkeys).to_contain_text("Chrome on Linux")  # named after the device
             stored = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
             assert len(stored["credentials"]) == 1
             assert stored["credentials"][0]["isResidentCredential"] is True
             sign_out(laptop)
 
         with journey.step("4. sign in with the passkey, no login typed"):
-            laptop.get_by_role("button", name="Sign in with a passkey").click()
+            with laptop.expect_response(at(r"/auth/passkey/login")) as answer:
+                laptop.get_by_role("button", name="Sign in with a passkey").click()
+            assert answer.value.status == 200
             laptop.wait_for_url(at(r"/account$"))
             expect(laptop.get_by_test_id("auth-method")).to_have_text("a passkey")
             expect(laptop.get_by_test_id("passkey-list")).not_to_contain_text("Last used never")
@@ -263,6 +283,23 @@ def test_newcomer_journey(browser: Any, live_server: LiveServer) -> None:
             assert laptop.url.endswith("/signin")
             sign_in_with_password(laptop, LOGIN, NEW_PASSWORD)
             laptop.wait_for_url(at(r"/account$"))
+
+        with journey.step("8. rename the passkey, delete it; it signs in no more"):
+            passkeys = laptop.get_by_test_id("passkey-list")
+            passkeys.get_by_label(re.compile("^New name for passkey")).fill("Work laptop")
+            passkeys.get_by_role("button", name="Rename").click()
+            laptop.wait_for_url(at(r"/account\?notice=passkey_renamed#passkeys"))
+            expect(passkeys).to_contain_text("Work laptop")
+            laptop.once("dialog", lambda dialog: dialog.accept())  # "Delete the passkey...?"
+            passkeys.get_by_role("button", name=re.compile("^Delete")).click()
+            laptop.wait_for_url(at(r"/account\?notice=passkey_deleted#passkeys"))
+            expect(laptop.get_by_text("You have no passkeys yet.")).to_be_visible()
+            sign_out(laptop)
+            laptop.get_by_role("button", name="Sign in with a passkey").click()
+            expect(laptop.get_by_role("status").last).to_have_text(
+                "The passkey was not accepted. Try again, or use another passkey or your password."
+            )
+            assert laptop.url.endswith("/signin?notice=signed_out")
 
         with journey.step("no script or policy errors on any page"):
             assert journey.problems == []

@@ -637,6 +637,15 @@ async def test_passkeys_js_is_served(app: Target) -> None:
     again = await app.request("GET", "/auth/passkeys.js", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""
+    # HEAD gets the GET answer (RFC 9110), Content-Length included: dropping
+    # the content is the HTTP server's job. Other methods get a 405.
+    head = await app.request("HEAD", "/auth/passkeys.js")
+    assert head.status_code == 200
+    for name in ("content-type", "content-length", "etag", "cache-control"):
+        assert head.headers.get(name) == response.headers.get(name), name
+    wrong = await app.request("POST", "/auth/passkeys.js")
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "GET, HEAD"
 
 
 # -- store outages ------------------------------------------------------------------------

@@ -6,8 +6,10 @@ Everything about tokens, cookies and cross-site checks comes from the library:
   keeps their sessions in :class:`~secure_auth.SQLiteStore`;
 * :class:`~secure_auth.integrations.starlette.SecureAuth` authenticates each
   request (its middleware and :meth:`~SecureAuth.resolve`) and serves the
-  JSON auth routes under ``/auth`` (the pages use ``/auth/refresh``, and
-  sign-out runs its ``logout`` flow);
+  JSON auth routes under ``/auth``: the pages' script renews the session at
+  ``/auth/refresh`` and runs the passkey ceremonies against
+  ``/auth/passkey/...`` with the ``/auth/passkeys.js`` module; sign-out runs
+  the ``logout`` flow;
 * :mod:`secure_auth.web` builds the cookies and refuses cross-site requests.
 
 The demo itself owns only its users table (:mod:`.users`), its pages and the
@@ -29,7 +31,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -50,7 +52,6 @@ from secure_auth import (
 )
 from secure_auth.integrations.asgi import request_from_scope
 from secure_auth.integrations.starlette import SecureAuth
-from secure_auth.passkeys import javascript_source
 from secure_auth.web import (
     CsrfRejected,
     SetCookie,
@@ -72,15 +73,6 @@ logger = logging.getLogger("secure_auth.demo")
 PASSWORD_MIN = text.PASSWORD_MIN
 _BODY_LIMIT = 64 * 1024
 _FORM_FIELD_LIMIT = 2048
-# The routes the page's JavaScript calls: they answer JSON, errors included.
-_JSON_ROUTES = frozenset(
-    {
-        "/account/passkeys/options",
-        "/account/passkeys/verify",
-        "/passkeys/login/options",
-        "/passkeys/login/verify",
-    }
-)
 
 # The pages' security headers. Scripts and styles come from this origin only
 # (no inline code), so an injected tag could not run.
@@ -151,14 +143,11 @@ def _field(form: FormData, name: str) -> str:
     return value[:_FORM_FIELD_LIMIT] if isinstance(value, str) else ""
 
 
-def _set_cookies(response: Response, cookies: Iterable[SetCookie]) -> Response:
+def _redirect(url: str, cookies: Iterable[SetCookie] = ()) -> Response:
+    response = RedirectResponse(url, status_code=303)
     for cookie in cookies:
         response.headers.append("set-cookie", cookie.header_value())
     return response
-
-
-def _redirect(url: str, cookies: Iterable[SetCookie] = ()) -> Response:
-    return _set_cookies(RedirectResponse(url, status_code=303), cookies)
 
 
 class Demo:
@@ -184,7 +173,15 @@ class Demo:
         # the sign-out (which must end the session even when the access cookie
         # has expired) and the page that renews an expired access cookie.
         self.web_config = WebConfig(transport="cookie", secure=False)
-        self.auth = SecureAuth(self.service, get_user=self.users.by_login, config=self.web_config)
+        # get_user: the /auth/login route. get_user_name: the name a new passkey
+        # carries (the login), and None for a deleted account, whose passkeys
+        # then sign nobody in.
+        self.auth = SecureAuth(
+            self.service,
+            get_user=self.users.by_login,
+            get_user_name=self.users.login_of,
+            config=self.web_config,
+        )
         env = jinja2.Environment(
             loader=jinja2.PackageLoader("secure_auth.demo", "templates"),
             autoescape=True,
@@ -201,6 +198,12 @@ class Demo:
             device=text.describe_device,
         )
         env.globals["data_dir"] = str(settings.data_dir)
+        # For the pages' script: words for the error codes the /auth routes
+        # answer, and where it renews an expired access cookie.
+        env.globals["error_texts"] = text.ERRORS
+        env.globals["refresh_url"] = self.auth.web.route_path(
+            next(e for e in self.auth.web.endpoints if e.name == "refresh")
+        )
         self.templates = Jinja2Templates(env=env)
 
     # -- plumbing ----------------------------------------------------------------
@@ -217,17 +220,15 @@ class Demo:
             Route("/account/password", self.change_password, methods=["POST"]),
             Route("/account/sessions/revoke", self.revoke_session, methods=["POST"]),
             Route("/account/sessions/revoke-all", self.revoke_all, methods=["POST"]),
-            Route("/account/passkeys/options", self.passkey_register_options, methods=["POST"]),
-            Route("/account/passkeys/verify", self.passkey_register_verify, methods=["POST"]),
+            # Forms, so they work without JavaScript (the library's JSON twins
+            # under /auth/passkeys/ need it).
             Route("/account/passkeys/rename", self.passkey_rename, methods=["POST"]),
             Route("/account/passkeys/delete", self.passkey_delete, methods=["POST"]),
-            Route("/passkeys/login/options", self.passkey_login_options, methods=["POST"]),
-            Route("/passkeys/login/verify", self.passkey_login_verify, methods=["POST"]),
             # Under the refresh cookie's Path, so this page can see that cookie.
             Route(f"{self.web_config.refresh_path}/continue", self.refresh_page, methods=["GET"]),
-            # /auth/login, /auth/refresh, /auth/logout: the integration's JSON routes.
+            # The integration's JSON routes: /auth/login, /auth/refresh,
+            # /auth/logout, /auth/passkey/... and /auth/passkeys.js.
             *self.auth.routes(),
-            Route("/static/passkeys.js", self.passkeys_js, methods=["GET"]),
             Mount("/static", StaticFiles(packages=[("secure_auth.demo", "static")])),
         ]
 
@@ -303,29 +304,19 @@ class Demo:
         if not isinstance(exc, AuthError):  # pragma: no cover - registered for AuthError
             raise exc
         logger.warning("request failed: %s (%s)", exc.code, exc.reason)
-        if request.url.path in _JSON_ROUTES:
-            return self.json_error(exc)
         return self.error_page(request, exc.status, text.error_text(exc))
 
-    def json_error(self, exc: AuthError, status: int | None = None) -> JSONResponse:
-        """``{"error": code, "message": words}`` for the page's JavaScript."""
-        return JSONResponse(
-            {"error": exc.code, "message": text.error_text(exc)},
-            status_code=status or exc.status,
-            headers={"cache-control": "no-store"},
-        )
-
-    def session_cookies(self, tokens: AuthTokens) -> tuple[SetCookie, SetCookie]:
-        """The access cookie (every path) and the refresh cookie (``/auth`` only)."""
-        now = time.time()
-        return (
-            access_cookie(tokens, self.web_config, now=now),
-            refresh_cookie(tokens, self.web_config, now=now),
-        )
-
     def signed_in(self, tokens: AuthTokens, target: str) -> Response:
-        """Redirect to ``target`` with the session's two cookies."""
-        return _redirect(target, self.session_cookies(tokens))
+        """Redirect to ``target`` with the session's two cookies: the access
+        cookie (every path) and the refresh cookie (``/auth`` only)."""
+        now = time.time()
+        return _redirect(
+            target,
+            (
+                access_cookie(tokens, self.web_config, now=now),
+                refresh_cookie(tokens, self.web_config, now=now),
+            ),
+        )
 
     @staticmethod
     def client(request: Request) -> ClientInfo:
@@ -377,14 +368,6 @@ class Demo:
         return _redirect(
             f"{self.web_config.refresh_path}/continue?next={back}",
         )
-
-    async def json_visitor(self, request: Request) -> Visitor | JSONResponse:
-        found = await self.visitor(request)
-        if isinstance(found, Visitor):
-            return found
-        if isinstance(found, AuthError) and found.status >= 500:
-            raise found
-        return self.json_error(found or SessionError("no session"), 401 if found is None else None)
 
     # -- anonymous pages ---------------------------------------------------------
 
@@ -497,23 +480,7 @@ class Demo:
         if not request.cookies.get(self.web_config.refresh_cookie_name):
             return _redirect(f"/signin?notice=sign_in_needed&next={target}")
         return self.page(
-            request,
-            "refresh.html",
-            {
-                "title": "Checking your session",
-                "next": target,
-                "refresh_url": self.auth.web.route_path(
-                    next(e for e in self.auth.web.endpoints if e.name == "refresh")
-                ),
-            },
-        )
-
-    async def passkeys_js(self, request: Request) -> Response:
-        """The browser module secure-auth ships (secure_auth/static/passkeys.js)."""
-        return Response(
-            javascript_source(),
-            media_type="text/javascript",
-            headers={"cache-control": "no-cache"},
+            request, "refresh.html", {"title": "Checking your session", "next": target}
         )
 
     # -- signed-in pages -------------------------------------------------------
@@ -617,65 +584,9 @@ class Demo:
         return await self.account_page(request, visitor, status=400, errors=errors)
 
     # -- passkeys ------------------------------------------------------------------
-
-    async def json_body(self, request: Request) -> bytes:
-        body = await request.body()
-        if len(body) > _BODY_LIMIT:
-            raise HTTPException(413)
-        return body
-
-    async def passkey_register_options(self, request: Request) -> Response:
-        visitor = await self.json_visitor(request)
-        if isinstance(visitor, Response):
-            return visitor
-        options = await self.service.register_passkey(
-            visitor.user.id, visitor.user.login, visitor.user.login
-        )
-        return JSONResponse(options, headers={"cache-control": "no-store"})
-
-    async def passkey_register_verify(self, request: Request) -> Response:
-        visitor = await self.json_visitor(request)
-        if isinstance(visitor, Response):
-            return visitor
-        body = await self.json_body(request)
-        client = self.client(request)
-        try:
-            await self.service.finish_passkey_registration(
-                visitor.user.id,
-                body,
-                label=text.describe_device(client["user_agent"]),
-                **client,
-            )
-        except PasskeyError as exc:
-            return self.json_error(exc)
-        return JSONResponse({"redirect": "/account?notice=passkey_added#passkeys"})
-
-    async def passkey_login_options(self, request: Request) -> Response:
-        try:
-            check_login_origin(request_from_scope(request.scope), self.web_config)
-        except CsrfRejected as exc:
-            return self.json_error(exc)
-        # Usernameless: no user id, so any of this site's passkeys may answer
-        # (and the browser can offer them in the login field's autofill).
-        options = await self.service.passkey_login_options()
-        return JSONResponse(options, headers={"cache-control": "no-store"})
-
-    async def passkey_login_verify(self, request: Request) -> Response:
-        try:
-            check_login_origin(request_from_scope(request.scope), self.web_config)
-        except CsrfRejected as exc:
-            return self.json_error(exc)
-        body = await self.json_body(request)
-        try:
-            tokens = await self.service.login_with_passkey(body, **self.client(request))
-        except PasskeyError as exc:
-            return self.json_error(exc)
-        if self.users.by_id(tokens.user_id) is None:  # a passkey of a deleted account
-            await self.service.logout(tokens.session_id)
-            return self.json_error(PasskeyError("user deleted"), 401)
-        target = safe_next(request.query_params.get("next")) or "/account"
-        response = JSONResponse({"redirect": target}, headers={"cache-control": "no-store"})
-        return _set_cookies(response, self.session_cookies(tokens))
+    # Adding a passkey and signing in with one are the integration's routes
+    # (/auth/passkey/...), called by static/demo.js. Rename and delete stay
+    # forms here: the account page works without JavaScript.
 
     async def passkey_rename(self, request: Request) -> Response:
         visitor = await self.page_visitor(request)

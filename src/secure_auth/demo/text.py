@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from secure_auth import AuthError
 
 __all__ = [
+    "ERRORS",
     "NOTICES",
     "describe_device",
     "error_text",
@@ -21,7 +22,8 @@ __all__ = [
 PASSWORD_MIN = 8
 
 # Error code (AuthError.code and the web layer's codes) -> what the page says.
-_ERRORS: dict[str, str] = {
+# The pages' script gets this table too, for the codes the /auth routes answer.
+ERRORS: dict[str, str] = {
     "invalid_credentials": (
         "That login and password do not match an account. Check both and try again."
     ),
@@ -54,7 +56,11 @@ _ERRORS: dict[str, str] = {
         "This passkey is not registered here. Use another passkey or your password."
     ),
     "passkey_user_mismatch": "This passkey belongs to another account.",
-    "passkey_verification_failed": "The passkey could not be verified. Please try again.",
+    # Every passkey sign-in failure past the challenge (an unknown or deleted
+    # passkey, a bad signature...) is this one code at /auth/passkey/login.
+    "passkey_verification_failed": (
+        "The passkey was not accepted. Try again, or use another passkey or your password."
+    ),
     "passkey_cross_origin": "The passkey could not be verified. Please try again.",
     "passkey_user_verification_required": (
         "Your device did not confirm it is you (PIN, fingerprint or face). Please try again."
@@ -73,9 +79,9 @@ NOTICES: dict[str, tuple[str, str]] = {
     "signed_in": ("success", "You are signed in."),
     "signed_out": ("success", "You are signed out."),
     "signed_out_everywhere": ("success", "You are signed out on every device."),
-    "session_ended": ("error", _ERRORS["session_revoked"]),
-    "expired": ("error", _ERRORS["session_expired"]),
-    "sign_in_needed": ("info", _ERRORS["authentication_required"]),
+    "session_ended": ("error", ERRORS["session_revoked"]),
+    "expired": ("error", ERRORS["session_expired"]),
+    "sign_in_needed": ("info", ERRORS["authentication_required"]),
     "session_revoked": ("success", "That session is signed out."),
     "password_changed": (
         "success",
@@ -90,7 +96,7 @@ NOTICES: dict[str, tuple[str, str]] = {
 def error_text(error: AuthError | str) -> str:
     """What to tell a person for an error or an error code."""
     code = error if isinstance(error, str) else error.code
-    return _ERRORS.get(code, _FALLBACK)
+    return ERRORS.get(code, _FALLBACK)
 
 
 def notice(key: str | None) -> tuple[str, str] | None:

@@ -169,6 +169,13 @@ class UserStore:
         )
         return User(*row) if row else None
 
+    def login_of(self, user_id: str) -> str | None:
+        """The ``get_user_name`` hook of the passkey routes: the login a new
+        passkey carries, or ``None`` for a deleted account (its passkeys then
+        sign nobody in)."""
+        user = self.by_id(user_id)
+        return user.login if user else None
+
     def set_password(self, user_id: str, password_hash: str) -> None:
         """The ``update_password`` callback of ``change_password`` and ``login``."""
         self._one(

@@ -1,22 +1,25 @@
 // secure-auth demo: the page glue around the passkey module secure-auth ships.
-// Every page works without JavaScript except the passkey buttons, which stay
-// hidden (or disabled) unless this browser can use passkeys here.
+// The module and the routes it talks to by default (/auth/passkey/...) are the
+// library's; this file only wires them to the pages. Every page works without
+// JavaScript except the passkey buttons, which stay hidden (or disabled)
+// unless this browser can use passkeys here.
 
 import {
   PasskeyRequestError,
-  isConditionalMediationAvailable,
   isSupported,
   registerPasskey,
   signInWithPasskey,
-} from "./passkeys.js";
+} from "/auth/passkeys.js";
 
-/** Words for a failed passkey ceremony, or null when there is nothing to say. */
-function explain(error) {
+/**
+ * Words for a failed passkey ceremony, or null when there is nothing to say.
+ * `messages` is the demo's table of words for the server's error codes
+ * (text.ERRORS, in the box's data-messages).
+ */
+function explain(error, messages) {
   if (error instanceof PasskeyRequestError) {
-    if (error.body && typeof error.body.message === "string") return error.body.message;
-    if (error.status === 401) return "Your session has ended. Please sign in again.";
-    if (error.status === 403) return "This request was refused. Reload the page and try again.";
-    return "The server could not complete the passkey request. Please try again.";
+    const words = messages[error.body && error.body.error];
+    return words || "The server could not complete the passkey request. Please try again.";
   }
   switch (error && error.name) {
     case "AbortError":
@@ -42,8 +45,23 @@ function show(status, message, kind) {
   status.classList.toggle("error", kind === "error");
 }
 
-function withNext(url, next) {
-  return next ? `${url}?next=${encodeURIComponent(next)}` : url;
+/** A 401 from a route that needs a session: the access cookie expired or the session ended. */
+function signedOut(error) {
+  return error instanceof PasskeyRequestError && error.status === 401;
+}
+
+/** Renew the access cookie from the refresh cookie (the library's refresh route). */
+async function renewSession(url) {
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 // -- sign in: a button, and passkey autofill in the login field -----------------
@@ -52,22 +70,19 @@ function setUpSignIn(box) {
   if (!isSupported()) return;
   const button = box.querySelector("[data-passkey-button]");
   const status = box.querySelector("[data-passkey-status]");
-  const urls = {
-    optionsUrl: "/passkeys/login/options",
-    verifyUrl: withNext("/passkeys/login/verify", box.dataset.next),
-  };
+  const messages = JSON.parse(box.dataset.messages);
+  const target = box.dataset.next || "/account"; // a local path: the server checked it
   box.hidden = false;
 
   // Conditional UI: the browser offers passkeys in the login field's
   // autofill (autocomplete="username webauthn") and this waits until one is
-  // chosen. A click on the button replaces it; it starts again afterwards.
+  // chosen (null when the browser cannot). A click on the button replaces
+  // it; it starts again afterwards.
   async function offerAutofill() {
-    if (!(await isConditionalMediationAvailable())) return;
     try {
-      const result = await signInWithPasskey({ ...urls, mediation: "conditional" });
-      if (result) window.location.assign(result.redirect);
+      if (await signInWithPasskey({ mediation: "conditional" })) window.location.assign(target);
     } catch (error) {
-      const message = explain(error);
+      const message = explain(error, messages);
       if (message) show(status, message, "error");
     }
   }
@@ -76,11 +91,11 @@ function setUpSignIn(box) {
     button.disabled = true;
     show(status, "Waiting for your passkey…");
     try {
-      const result = await signInWithPasskey(urls);
+      await signInWithPasskey(); // the session cookies come with the answer
       show(status, "Signed in. Opening your account…");
-      window.location.assign(result.redirect);
+      window.location.assign(target);
     } catch (error) {
-      show(status, explain(error) || "Nothing was changed.", "error");
+      show(status, explain(error, messages) || "Nothing was changed.", "error");
       button.disabled = false;
       offerAutofill();
     }
@@ -98,19 +113,30 @@ function setUpAdd(box) {
     show(status, "This browser cannot use passkeys on this page.", "error");
     return;
   }
+  const messages = JSON.parse(box.dataset.messages);
+  // The new passkey is named after this device ("Chrome on Linux"); rename it later.
+  const label = box.dataset.label;
+  const register = () => registerPasskey({ buildBody: (credential) => ({ ...credential, label }) });
   button.hidden = false;
   button.addEventListener("click", async () => {
     button.disabled = true;
     show(status, "Follow your browser's steps to create the passkey…");
     try {
-      const result = await registerPasskey({
-        optionsUrl: "/account/passkeys/options",
-        verifyUrl: "/account/passkeys/verify",
-      });
+      try {
+        await register();
+      } catch (error) {
+        // Idle past the access cookie's 15 minutes: renew it once and go on.
+        if (!signedOut(error) || !(await renewSession(box.dataset.refresh))) throw error;
+        await register();
+      }
       show(status, "Passkey added.");
-      window.location.assign(result.redirect);
+      window.location.assign("/account?notice=passkey_added#passkeys");
     } catch (error) {
-      show(status, explain(error) || "Nothing was changed.", "error");
+      if (signedOut(error)) {
+        window.location.assign("/account"); // the session is over: the page says why
+        return;
+      }
+      show(status, explain(error, messages) || "Nothing was changed.", "error");
       button.disabled = false;
     }
   });
@@ -120,20 +146,11 @@ function setUpAdd(box) {
 
 async function renew(main) {
   const next = main.dataset.next || "/account";
-  try {
-    const response = await fetch(main.dataset.refresh, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    });
-    if (response.ok) {
-      window.location.replace(next);
-      return;
-    }
-  } catch {
-    // Fall through to signing in again.
+  if (await renewSession(main.dataset.refresh)) {
+    window.location.replace(next);
+  } else {
+    window.location.replace(`/signin?notice=expired&next=${encodeURIComponent(next)}`);
   }
-  window.location.replace(`/signin?notice=expired&next=${encodeURIComponent(next)}`);
 }
 
 // -- confirmations for destructive buttons -----------------------------------------
