@@ -38,6 +38,7 @@ on one node and on Redis Cluster.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -1182,6 +1183,21 @@ class AsyncRedisStore(_RedisPlans):
         self.client = client
         self._conn = cast(_AsyncClient, client)
         self._owns_client = owns_client
+        # redis-py's asyncio Cluster client initialises itself on first use, and
+        # a burst of concurrent first commands races that set-up (commands run
+        # twice, raw AttributeErrors). We initialise it once, under a lock.
+        self._ready = not isinstance(client, redis.asyncio.cluster.RedisCluster)
+        self._init_lock: asyncio.Lock | None = None
+
+    async def _ensure_ready(self) -> None:
+        if self._init_lock is None:
+            self._init_lock = asyncio.Lock()
+        async with self._init_lock:
+            if not self._ready:
+                client = self.client
+                assert isinstance(client, redis.asyncio.cluster.RedisCluster)
+                await client.initialize()
+                self._ready = True
 
     @classmethod
     def from_url(
@@ -1211,6 +1227,8 @@ class AsyncRedisStore(_RedisPlans):
 
     async def _run(self, plan: _Plan[_T]) -> _T:
         try:
+            if not self._ready:
+                await self._ensure_ready()
             step = next(plan)
             while True:
                 step = plan.send(await self._perform(step))
