@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m benchmarks $(ARGS)
+
+# Longer fuzzing outside CI (needs `pip install atheris`); see fuzz/README.md.
+fuzz: $(VENV)/.dev-installed
+	PYTHONPATH=src $(BIN)/python fuzz/fuzz_tokens.py -max_total_time=600
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

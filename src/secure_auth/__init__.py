@@ -3,7 +3,7 @@ refresh tokens, WebAuthn passkeys, for any Python web framework."""
 
 from __future__ import annotations
 
-from .config import AuthConfig
+from .config import AuthConfig, ThrottleConfig, ThrottleLimit
 from .errors import (
     AuthError,
     ConfigurationError,
@@ -79,6 +79,8 @@ __all__ = [
     "SignCountRegression",
     "StoreUnavailable",
     "SyncAuthService",
+    "ThrottleConfig",
+    "ThrottleLimit",
     "Throttled",
     "TokenClaims",
     "TokenError",

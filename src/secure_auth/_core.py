@@ -21,15 +21,19 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from ._passkey_flows import PasskeyFlows
+from ._throttle_flows import ThrottleFlows
 from .config import AuthConfig
 from .errors import (
     AuthError,
     ConfigurationError,
     InvalidCredentials,
     InvalidPasswordHash,
+    PasskeyError,
     RefreshReuseDetected,
+    SessionError,
     SessionRevoked,
     StoreUnavailable,
+    TokenError,
     UnsupportedByStore,
 )
 from .events import AuthEvent, EventHook, log_event
@@ -44,13 +48,15 @@ from .sessions import (
     new_session,
     token_expiries,
 )
+from .stores.memory import MemoryStore
 from .stores.sqlite import SQLiteStore
+from .throttle import login_scopes, refresh_scopes
 from .tokens import ACCESS_TYPE, REFRESH_TYPE, TokenCodec
 
 logger = logging.getLogger("secure_auth")
 
 T = TypeVar("T")
-StoreName = Literal["sessions", "challenges", "passkeys"]
+StoreName = Literal["sessions", "challenges", "passkeys", "throttle"]
 
 
 class StoreCall:
@@ -100,6 +106,10 @@ _FULL_SESSION_METHODS = (
 )
 _MINIMAL_SESSION_METHODS = ("save_session", "is_session_valid", "delete_session")
 _CHALLENGE_METHODS = ("put_challenge", "pop_challenge")
+_THROTTLE_METHODS = ("throttle_hit", "throttle_get", "throttle_reset")
+# What a client got wrong (and so what throttling counts) when a refresh or a
+# passkey assertion fails; an outage or a wiring error is not the client's.
+_CLIENT_FAILURES = (TokenError, SessionError, PasskeyError)
 _PASSKEY_METHODS = (
     "save_passkey",
     "get_passkey",
@@ -130,10 +140,11 @@ def _user_fields(user: object) -> tuple[str, object]:
     return str(uid), stored
 
 
-class ServiceCore(PasskeyFlows):
+class ServiceCore(PasskeyFlows, ThrottleFlows):
     """State and flows shared by both faces. Not used directly.
 
-    The passkey flows live in :class:`~secure_auth._passkey_flows.PasskeyFlows`.
+    The passkey flows live in :class:`~secure_auth._passkey_flows.PasskeyFlows`,
+    the throttling steps in :class:`~secure_auth._throttle_flows.ThrottleFlows`.
     """
 
     _async_face: bool = False
@@ -148,6 +159,7 @@ class ServiceCore(PasskeyFlows):
         keys: KeySet | None = None,
         challenge_store: object | None = None,
         passkey_store: object | None = None,
+        throttle_store: object | None = None,
         on_event: EventHook | None = None,
         update_password: UpdatePassword | None = None,
         clock: Callable[[], float] = time.time,
@@ -196,12 +208,34 @@ class ServiceCore(PasskeyFlows):
             challenge_store = store
         if passkey_store is None and not _missing(store, _PASSKEY_METHODS):
             passkey_store = store
+        if throttle_store is None and self.config.throttle.enabled:
+            if not _missing(store, _THROTTLE_METHODS):
+                throttle_store = store
+            else:
+                # Better per-process counting than none; say so, as it is weaker
+                # with several processes.
+                throttle_store = MemoryStore()
+                logger.warning(
+                    "session store %s lacks %s: login throttling counts in this process "
+                    "only; pass throttle_store= to share the counters",
+                    type(store).__name__,
+                    ", ".join(_THROTTLE_METHODS),
+                )
+        elif throttle_store is not None and (
+            missing := _missing(throttle_store, _THROTTLE_METHODS)
+        ):
+            raise ConfigurationError(
+                f"throttle_store {type(throttle_store).__name__} lacks {', '.join(missing)}"
+            )
         self.challenge_store = challenge_store
         self.passkey_store = passkey_store
+        self.throttle_store = throttle_store
+        self._warned_no_ip = False
         self._stores: dict[str, object | None] = {
             "sessions": store,
             "challenges": challenge_store,
             "passkeys": passkey_store,
+            "throttle": throttle_store,
         }
         self.unsupported = self._unsupported_features()
         if self.unsupported:
@@ -343,6 +377,7 @@ class ServiceCore(PasskeyFlows):
         user_agent: str | None,
         ip_address: str | None,
         update_password: UpdatePassword | None,
+        account: str | None = None,
     ) -> Flow[AuthTokens]:
         normalized = self._hasher.normalize(password)
         user_id, stored = _user_fields(user) if user is not None else (None, None)
@@ -353,15 +388,30 @@ class ServiceCore(PasskeyFlows):
             except InvalidPasswordHash as exc:
                 # Still spend one hash: a broken record must not be told apart by timing.
                 broken_hash, stored = exc, None
+        client = {"ip_address": ip_address, "user_agent": user_agent}
+        if account is not None and not isinstance(account, str):
+            raise ConfigurationError("account must be the login name as a string")
+        scopes = login_scopes(
+            self.config.throttle,
+            account=account if account is not None else user_id,
+            ip_address=ip_address,
+        )
+        if ip_address is None:
+            self._warn_no_ip("login")
+        now = self._clock()
+        # Before Argon2: a refused attempt costs no hash.
+        yield from self._throttle_attempt(
+            scopes, now, operation="login", user_id=user_id, client=client
+        )
         ok: bool = yield Blocking(self._hasher.verify, stored, normalized)
         if broken_hash is not None:
             raise broken_hash
-        client = {"ip_address": ip_address, "user_agent": user_agent}
         if not ok:
             reason = "unknown_user" if user_id is None else "wrong_password"
             yield self._event("login_failed", user_id=user_id, reason=reason, **client)
             raise InvalidCredentials(reason)
         assert user_id is not None and isinstance(stored, str)
+        yield from self._throttle_forgive(scopes, now)
         if self._hasher.needs_rehash(stored):
             callback = update_password or self._update_password
             if callback is not None:
@@ -442,11 +492,29 @@ class ServiceCore(PasskeyFlows):
         self, refresh_token: object, *, user_agent: str | None, ip_address: str | None
     ) -> Flow[AuthTokens]:
         self._require("refresh rotation")
+        client = {"ip_address": ip_address, "user_agent": user_agent}
+        scopes = refresh_scopes(self.config.throttle, ip_address)
+        if ip_address is None:
+            self._warn_no_ip("refresh")
         now = self._clock()
+        yield from self._throttle_check(
+            scopes, now, operation="refresh", user_id=None, client=client
+        )
+        try:
+            tokens = yield from self._rotate_flow(refresh_token, now, client)
+        except _CLIENT_FAILURES:
+            yield from self._throttle_failure(
+                scopes, now, operation="refresh", user_id=None, client=client
+            )
+            raise
+        return tokens
+
+    def _rotate_flow(
+        self, refresh_token: object, now: float, client: dict[str, str | None]
+    ) -> Flow[AuthTokens]:
         claims = self._codec.decode(refresh_token, typ=REFRESH_TYPE, now=now)
         generation = claims.refresh_generation
         assert generation is not None
-        client = {"ip_address": ip_address, "user_agent": user_agent}
         for _attempt in range(2):
             record = yield StoreCall("sessions", "get_session", claims.session_id, now)
             record = check_session(record, claims, now, self.config)
@@ -492,18 +560,52 @@ class ServiceCore(PasskeyFlows):
             raise RefreshReuseDetected("refresh token replayed")
         raise SessionRevoked("refresh state changed twice during one refresh")
 
-    def _logout_flow(self, session_id: str) -> Flow[None]:
+    def _logout_flow(
+        self,
+        session_id: str,
+        *,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> Flow[None]:
         if not isinstance(session_id, str) or not session_id:
             raise ConfigurationError("logout needs a session id")
+        user_id = None
+        if not self._minimal:
+            # Only for the audit event: whose session this was.
+            record = yield StoreCall("sessions", "get_session", session_id, self._clock())
+            if isinstance(record, SessionRecord):
+                user_id = record.user_id
         yield StoreCall("sessions", "delete_session", session_id)
-        yield self._event("session_revoked", session_id=session_id, reason="logout")
+        yield self._event(
+            "session_revoked",
+            user_id=user_id,
+            session_id=session_id,
+            reason="logout",
+            ip_address=ip_address,
+            user_agent=user_agent,
+        )
 
-    def _logout_all_flow(self, user_id: str, except_session_id: str | None) -> Flow[int]:
+    def _logout_all_flow(
+        self,
+        user_id: str,
+        except_session_id: str | None,
+        *,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> Flow[int]:
         self._require("logout_all / change_password")
         count: int = yield StoreCall(
             "sessions", "delete_user_sessions", str(user_id), except_session_id
         )
-        yield self._event("session_revoked", user_id=str(user_id), reason="logout_all", count=count)
+        yield self._event(
+            "session_revoked",
+            user_id=str(user_id),
+            reason="logout_all",
+            ip_address=ip_address,
+            user_agent=user_agent,
+            count=count,
+            kept_session_id=except_session_id,
+        )
         return count
 
     def _list_sessions_flow(self, user_id: str) -> Flow[list[SessionRecord]]:
@@ -520,26 +622,44 @@ class ServiceCore(PasskeyFlows):
         new_password: str,
         update_password: UpdatePassword,
         keep_session_id: str | None,
+        *,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
     ) -> Flow[str]:
         self._require("logout_all / change_password")
         user_id, stored = _user_fields(user)
         stored = self._hasher.check_hash(stored)
         old = self._hasher.normalize(old_password)
         new = self._hasher.normalize(new_password)
+        client = {"ip_address": ip_address, "user_agent": user_agent}
+        # The current password is checked like a login: same budgets, so a
+        # stolen session cannot guess it through this door either.
+        scopes = login_scopes(self.config.throttle, account=user_id, ip_address=ip_address)
+        now = self._clock()
+        yield from self._throttle_attempt(
+            scopes, now, operation="change_password", user_id=user_id, client=client
+        )
         ok = yield Blocking(self._hasher.verify, stored, old)
         if not ok:
             yield self._event(
                 "login_failed",
                 user_id=user_id,
+                session_id=keep_session_id,
                 reason="wrong_password",
+                **client,
                 operation="change_password",
             )
             raise InvalidCredentials("wrong current password")
+        yield from self._throttle_forgive(scopes, now)
         new_hash: str = yield Blocking(self._hasher.hash, new)
         yield Callback(update_password, user_id, new_hash)
         count = yield StoreCall("sessions", "delete_user_sessions", user_id, keep_session_id)
         yield self._event(
-            "password_changed", user_id=user_id, session_id=keep_session_id, revoked_sessions=count
+            "password_changed",
+            user_id=user_id,
+            session_id=keep_session_id,
+            **client,
+            revoked_sessions=count,
         )
         return new_hash
 

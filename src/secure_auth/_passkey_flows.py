@@ -26,10 +26,12 @@ from .errors import (
 )
 from .models import AuthTokens, PasskeyCredential
 from .passkeys import AUTHENTICATION, REGISTRATION, ChallengeRecord, PasskeyVerification
+from .throttle import passkey_scopes
 
 if TYPE_CHECKING:
     from ._core import Callback, Flow
     from .config import AuthConfig
+    from .throttle import ThrottleScope
 
 __all__ = ["PasskeyFlows"]
 
@@ -74,6 +76,29 @@ class PasskeyFlows:
             user_agent: str | None,
             ip_address: str | None,
         ) -> Flow[AuthTokens]: ...
+
+        # Provided by ThrottleFlows.
+        def _warn_no_ip(self, operation: str) -> None: ...
+
+        def _throttle_check(
+            self,
+            scopes: tuple[ThrottleScope, ...],
+            now: float,
+            *,
+            operation: str,
+            user_id: str | None,
+            client: dict[str, str | None],
+        ) -> Flow[None]: ...
+
+        def _throttle_failure(
+            self,
+            scopes: tuple[ThrottleScope, ...],
+            now: float,
+            *,
+            operation: str,
+            user_id: str | None,
+            client: dict[str, str | None],
+        ) -> Flow[None]: ...
 
     def _store_challenge(self, challenge: bytes, record: ChallengeRecord) -> _core.StoreCall:
         key = passkeys.challenge_key(challenge)
@@ -181,6 +206,14 @@ class PasskeyFlows:
         client = {"ip_address": ip_address, "user_agent": user_agent}
         owner: str | None = expected
         credential_id: str | None = None
+        # Failed assertions are throttled per client IP, checked before any work.
+        scopes = passkey_scopes(self.config.throttle, ip_address)
+        if ip_address is None:
+            self._warn_no_ip("passkey sign-in")
+        started = self._clock()
+        yield from self._throttle_check(
+            scopes, started, operation="passkey", user_id=expected, client=client
+        )
         try:
             parsed = passkeys.parse_authentication_response(response)
             credential_id = parsed.credential_id
@@ -220,6 +253,9 @@ class PasskeyFlows:
                 **client,
                 method="passkey",
                 credential_id=credential_id,
+            )
+            yield from self._throttle_failure(
+                scopes, started, operation="passkey", user_id=owner, client=client
             )
             raise
         yield _core.StoreCall(

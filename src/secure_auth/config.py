@@ -4,18 +4,89 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from .errors import ConfigurationError
 
-__all__ = ["AuthConfig"]
+__all__ = ["AuthConfig", "ThrottleConfig", "ThrottleLimit"]
 
 UserVerification = Literal["required", "preferred", "discouraged"]
 ResidentKey = Literal["required", "preferred", "discouraged"]
 Attestation = Literal["none", "direct", "indirect", "enterprise"]
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleLimit:
+    """One failure budget: ``max_failures`` per ``window`` seconds.
+
+    The attempt after the budget is spent is refused (:class:`Throttled`)
+    and starts a lockout of ``window`` seconds, doubled on each further
+    lockout of the same key within ``ThrottleConfig.strike_memory``, and
+    capped at ``max_lockout``. A lockout never ends before the window it
+    was counted in, so the budget really is ``max_failures`` per ``window``.
+    """
+
+    max_failures: int
+    window: int
+    max_lockout: int
+
+    def __post_init__(self) -> None:
+        for name in ("max_failures", "window", "max_lockout"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigurationError(f"ThrottleLimit.{name} must be a positive integer")
+        if self.max_lockout < self.window:
+            raise ConfigurationError("ThrottleLimit.max_lockout must be at least the window")
+
+    def lockout(self, strikes: int) -> int:
+        """Seconds of the ``strikes``-th lockout: window, 2x, 4x... capped."""
+        exponent = min(max(strikes, 1) - 1, 30)
+        return min(self.window * (1 << exponent), self.max_lockout)
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleConfig:
+    """Login throttling (docs/security.md, "Throttling").
+
+    Failures are counted per **account and client IP** and per **client IP**,
+    never per account alone: an attacker who knows a user name cannot lock
+    its owner out from the owner's own network.
+
+    Attributes:
+        enabled: ``False`` turns every limit off.
+        account_ip: password failures per account + IP (5 per 5 min;
+            lockouts double up to 1 h).
+        ip: password failures per IP, whatever the account (30 per min;
+            lockouts double up to 15 min).
+        refresh_ip: failed refreshes per IP (30 per min, up to 15 min).
+        passkey_ip: failed passkey assertions per IP (30 per min, up to 15 min).
+        strike_memory: how long earlier lockouts of a key count for the
+            doubling (24 h).
+        ipv6_prefix: IPv6 clients are counted by this prefix (a /64 is one
+            subscriber's LAN; counting single addresses would give an
+            attacker 2**64 budgets).
+    """
+
+    enabled: bool = True
+    account_ip: ThrottleLimit = field(default_factory=lambda: ThrottleLimit(5, 300, 3600))
+    ip: ThrottleLimit = field(default_factory=lambda: ThrottleLimit(30, 60, 900))
+    refresh_ip: ThrottleLimit = field(default_factory=lambda: ThrottleLimit(30, 60, 900))
+    passkey_ip: ThrottleLimit = field(default_factory=lambda: ThrottleLimit(30, 60, 900))
+    strike_memory: int = 24 * 3600
+    ipv6_prefix: int = 64
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.strike_memory, int) or self.strike_memory <= 0:
+            raise ConfigurationError("ThrottleConfig.strike_memory must be a positive integer")
+        if not 1 <= self.ipv6_prefix <= 128:
+            raise ConfigurationError("ThrottleConfig.ipv6_prefix must be within 1..128")
+
+    def replace(self, **changes: object) -> ThrottleConfig:
+        """A copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +124,8 @@ class AuthConfig:
             WebAuthn policies.
         passkey_allow_cross_origin: accept ``crossOrigin: true`` assertions.
         challenge_ttl: lifetime of a WebAuthn challenge.
+        throttle: failure limits for login, refresh and passkeys
+            (:class:`ThrottleConfig`).
     """
 
     issuer: str = "secure-auth"
@@ -81,6 +154,7 @@ class AuthConfig:
     passkey_attestation: Attestation = "none"
     passkey_allow_cross_origin: bool = False
     challenge_ttl: int = 300
+    throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
 
     def __post_init__(self) -> None:
         if self.algorithm not in ("EdDSA", "Ed25519"):
@@ -106,6 +180,8 @@ class AuthConfig:
             raise ConfigurationError("hash_concurrency must be at least 1")
         if not self.issuer:
             raise ConfigurationError("issuer must not be empty")
+        if not isinstance(self.throttle, ThrottleConfig):
+            raise ConfigurationError("throttle must be a ThrottleConfig")
 
     def replace(self, **changes: object) -> AuthConfig:
         """A copy with ``changes`` applied (validated again)."""

@@ -69,6 +69,10 @@ class AuthService(ServiceCore):
         keys: a ready :class:`KeySet` instead of the two PEMs (rotation).
         challenge_store, passkey_store: default to ``session_store`` when it
             implements those protocols.
+        throttle_store: where failure counters live (a ``ThrottleStore``);
+            defaults to ``session_store`` when it implements that protocol
+            (every bundled store does), else to an in-process memory store
+            (a warning says so: counters are then per process).
         on_event: audit hook, called with each :class:`AuthEvent`.
         update_password: ``(user_id, new_hash)`` callback used when a login
             finds a hash with outdated parameters (may be ``async``).
@@ -169,6 +173,7 @@ class AuthService(ServiceCore):
         user_agent: str | None = None,
         ip_address: str | None = None,
         update_password: UpdatePassword | None = None,
+        account: str | None = None,
     ) -> AuthTokens:
         """Check the password and open a session.
 
@@ -176,7 +181,17 @@ class AuthService(ServiceCore):
         hash), or ``None`` for an unknown login: that still costs one Argon2
         verify, so timing does not reveal which users exist.
 
+        Throttling (``config.throttle``) needs ``ip_address`` (without it the
+        attempt is not counted) and counts under account + IP and under IP,
+        before Argon2 runs. Pass ``account``, the login name as typed, for
+        known and unknown users alike: then an unknown name is throttled
+        exactly like a known one and throttling reveals nothing about which
+        users exist (without it, the account is the user's id, and an unknown
+        user only counts per IP).
+
         Raises:
+            Throttled: too many failures from this IP (for this account);
+                ``retry_after`` is in seconds. No hash was computed.
             InvalidCredentials: unknown user or wrong password (same error).
             PasswordPolicyError: empty or over-long password.
             InvalidPasswordHash: the stored hash is not Argon2id.
@@ -189,6 +204,7 @@ class AuthService(ServiceCore):
                 user_agent=user_agent,
                 ip_address=ip_address,
                 update_password=update_password,
+                account=account,
             )
         )
 
@@ -211,22 +227,51 @@ class AuthService(ServiceCore):
     ) -> AuthTokens:
         """Rotate: a new access and refresh token for the same session.
 
+        Failed refreshes are throttled per ``ip_address``.
+
         Raises:
             RefreshReuseDetected: an already-rotated token came back (the
                 session is now revoked).
             InvalidToken, ExpiredToken, SessionRevoked, SessionExpired.
+            Throttled: too many failed refreshes from this IP.
+            StoreUnavailable: the store failed.
         """
         return await self._run(
             self._refresh_flow(refresh_token, user_agent=user_agent, ip_address=ip_address)
         )
 
-    async def logout(self, session_id: str) -> None:
-        """Revoke one session: its tokens stop working at once."""
-        await self._run(self._logout_flow(session_id))
+    async def logout(
+        self, session_id: str, *, user_agent: str | None = None, ip_address: str | None = None
+    ) -> None:
+        """Revoke one session: its tokens stop working at once.
 
-    async def logout_all(self, user_id: str, *, except_session_id: str | None = None) -> int:
-        """Revoke every session of the user (but one); return how many."""
-        return await self._run(self._logout_all_flow(user_id, except_session_id))
+        ``user_agent`` and ``ip_address`` (of the client asking) go to the
+        audit event only.
+
+        Raises:
+            StoreUnavailable: the store failed; the session may still be alive.
+        """
+        await self._run(self._logout_flow(session_id, user_agent=user_agent, ip_address=ip_address))
+
+    async def logout_all(
+        self,
+        user_id: str,
+        *,
+        except_session_id: str | None = None,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> int:
+        """Revoke every session of the user (but one); return how many.
+
+        Raises:
+            UnsupportedByStore: the store lacks ``delete_user_sessions``.
+            StoreUnavailable: the store failed.
+        """
+        return await self._run(
+            self._logout_all_flow(
+                user_id, except_session_id, user_agent=user_agent, ip_address=ip_address
+            )
+        )
 
     async def list_sessions(self, user_id: str) -> list[SessionRecord]:
         """The user's live sessions, oldest first."""
@@ -240,18 +285,30 @@ class AuthService(ServiceCore):
         update_password: UpdatePassword,
         *,
         keep_session_id: str | None = None,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
     ) -> str:
         """Verify ``old_password``, store the new hash through
         ``update_password(user_id, new_hash)``, revoke the user's other sessions
         (all but ``keep_session_id``) and return the new hash.
 
+        The current password is throttled like a login, under the same
+        account + IP and IP budgets.
+
         Raises:
             InvalidCredentials: ``old_password`` is wrong.
             PasswordPolicyError: ``new_password`` breaks the policy.
+            Throttled: too many wrong passwords from this IP.
         """
         return await self._run(
             self._change_password_flow(
-                user, old_password, new_password, update_password, keep_session_id
+                user,
+                old_password,
+                new_password,
+                update_password,
+                keep_session_id,
+                user_agent=user_agent,
+                ip_address=ip_address,
             )
         )
 

@@ -105,6 +105,7 @@ class SyncAuthService(ServiceCore):
         user_agent: str | None = None,
         ip_address: str | None = None,
         update_password: UpdatePassword | None = None,
+        account: str | None = None,
     ) -> AuthTokens:
         """See :meth:`AuthService.login`."""
         return self._run(
@@ -114,6 +115,7 @@ class SyncAuthService(ServiceCore):
                 user_agent=user_agent,
                 ip_address=ip_address,
                 update_password=update_password,
+                account=account,
             )
         )
 
@@ -133,13 +135,26 @@ class SyncAuthService(ServiceCore):
             self._refresh_flow(refresh_token, user_agent=user_agent, ip_address=ip_address)
         )
 
-    def logout(self, session_id: str) -> None:
+    def logout(
+        self, session_id: str, *, user_agent: str | None = None, ip_address: str | None = None
+    ) -> None:
         """See :meth:`AuthService.logout`."""
-        self._run(self._logout_flow(session_id))
+        self._run(self._logout_flow(session_id, user_agent=user_agent, ip_address=ip_address))
 
-    def logout_all(self, user_id: str, *, except_session_id: str | None = None) -> int:
+    def logout_all(
+        self,
+        user_id: str,
+        *,
+        except_session_id: str | None = None,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
+    ) -> int:
         """See :meth:`AuthService.logout_all`."""
-        return self._run(self._logout_all_flow(user_id, except_session_id))
+        return self._run(
+            self._logout_all_flow(
+                user_id, except_session_id, user_agent=user_agent, ip_address=ip_address
+            )
+        )
 
     def list_sessions(self, user_id: str) -> list[SessionRecord]:
         """See :meth:`AuthService.list_sessions`."""
@@ -153,11 +168,19 @@ class SyncAuthService(ServiceCore):
         update_password: UpdatePassword,
         *,
         keep_session_id: str | None = None,
+        user_agent: str | None = None,
+        ip_address: str | None = None,
     ) -> str:
         """See :meth:`AuthService.change_password`."""
         return self._run(
             self._change_password_flow(
-                user, old_password, new_password, update_password, keep_session_id
+                user,
+                old_password,
+                new_password,
+                update_password,
+                keep_session_id,
+                user_agent=user_agent,
+                ip_address=ip_address,
             )
         )
 

@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from .clientip import client_ip
 from .errors import (
     AuthError,
     ConfigurationError,
@@ -100,6 +101,7 @@ __all__ = [
     "check_csrf",
     "check_login_origin",
     "clear_cookies",
+    "client_ip",
     "error_body",
     "error_response",
     "parse_cookies",
@@ -201,6 +203,12 @@ class WebConfig:
         passkeys: mount the passkey routes (``/auth/passkey/...``,
             ``/auth/passkeys``, ``/auth/passkeys.js``); they need the
             ``[passkeys]`` extra and a store that keeps passkeys.
+        trusted_proxies: how many reverse proxies of yours stand in front
+            of the app, each appending one ``X-Forwarded-For`` entry. ``0``
+            (default) ignores the header: the peer is the client. The client
+            address feeds throttling, sessions and the audit log; see
+            :func:`secure_auth.clientip.client_ip` for why the count must be
+            exact.
 
     Raises:
         ConfigurationError: an invalid name, path, origin or combination.
@@ -220,6 +228,7 @@ class WebConfig:
     password_field: str = "password"  # noqa: S105 (a field name, not a password)
     max_body_bytes: int = 16 * 1024
     passkeys: bool = True
+    trusted_proxies: int = 0
 
     def __post_init__(self) -> None:
         if self.transport not in ("cookie", "bearer", "both"):
@@ -246,6 +255,12 @@ class WebConfig:
             raise ConfigurationError("realm must be printable text without quotes or backslashes")
         if self.max_body_bytes < 256:
             raise ConfigurationError("max_body_bytes must be at least 256")
+        if (
+            not isinstance(self.trusted_proxies, int)
+            or isinstance(self.trusted_proxies, bool)
+            or self.trusted_proxies < 0
+        ):
+            raise ConfigurationError("trusted_proxies must be an integer >= 0")
         if isinstance(self.trusted_origins, str):
             raise ConfigurationError("trusted_origins must be a tuple of origins, not a string")
         origins = []
@@ -977,7 +992,9 @@ class WebAuth:
                 user,
                 password,
                 user_agent=request.user_agent,
-                ip_address=request.client_ip,
+                ip_address=self.client_ip(request),
+                # The name as typed: known and unknown names are throttled alike.
+                account=login,
             )
         except (PasswordPolicyError, InvalidPasswordHash) as exc:
             # A policy or stored-hash problem must not be told apart from a
@@ -999,7 +1016,7 @@ class WebAuth:
                 self.service.refresh,
                 token,
                 user_agent=request.user_agent,
-                ip_address=request.client_ip,
+                ip_address=self.client_ip(request),
             )
         except AuthError as exc:
             return self._failure_clearing_cookies(exc)
@@ -1020,12 +1037,17 @@ class WebAuth:
                         self.service.refresh,
                         refresh,
                         user_agent=request.user_agent,
-                        ip_address=request.client_ip,
+                        ip_address=self.client_ip(request),
                     )
                     session_id = tokens.session_id
             if session_id is None:
                 raise result.error or AuthenticationRequired("no credentials")
-            yield _call(self.service.logout, session_id)
+            yield _call(
+                self.service.logout,
+                session_id,
+                user_agent=request.user_agent,
+                ip_address=self.client_ip(request),
+            )
         except AuthError as exc:
             return self._failure_clearing_cookies(exc)
         cookies = clear_cookies(self.config) if self.config.accepts_cookie else ()
@@ -1057,7 +1079,7 @@ class WebAuth:
                 self.service.login_with_passkey,
                 response,
                 user_agent=request.user_agent,
-                ip_address=request.client_ip,
+                ip_address=self.client_ip(request),
             )
             if self.get_user_name is not None:
                 try:
@@ -1109,7 +1131,7 @@ class WebAuth:
                 response,
                 label=label or None,
                 user_agent=request.user_agent,
-                ip_address=request.client_ip,
+                ip_address=self.client_ip(request),
             )
         except AuthError as exc:
             return self._passkey_failure(exc, "register")
@@ -1145,7 +1167,7 @@ class WebAuth:
                 session.user_id,
                 credential_id,
                 user_agent=request.user_agent,
-                ip_address=request.client_ip,
+                ip_address=self.client_ip(request),
             )
         except AuthError as exc:
             return self._passkey_failure(exc, "manage")
@@ -1166,6 +1188,13 @@ class WebAuth:
         return Response(200, headers, body=body)
 
     # -- flow helpers ----------------------------------------------------------
+
+    def client_ip(self, request: Request) -> str | None:
+        """The client's address: the peer, or ``X-Forwarded-For`` as far as
+        ``config.trusted_proxies`` proxies vouch for it."""
+        return client_ip(
+            request.client_ip, request.headers.get("x-forwarded-for"), self.config.trusted_proxies
+        )
 
     def _failure_clearing_cookies(self, exc: AuthError) -> Response:
         """An error; a credential the server refused (401) is also deleted from

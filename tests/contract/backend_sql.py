@@ -136,7 +136,7 @@ def _tables(kind: str, prefix: str) -> Iterator[None]:
 
     ``create_schema()`` makes one master set per run; each test copies it
     (``CREATE TABLE ... LIKE``: columns, types, defaults, keys and indexes).
-    Three statements instead of ten, and one ``DROP`` for the three tables:
+    Three statements instead of ten, and one ``DROP`` for the four tables:
     ``CREATE INDEX`` alone takes 15-100 ms on a busy MariaDB, and the
     contract runs about sixty tests per server.
     """
@@ -146,7 +146,7 @@ def _tables(kind: str, prefix: str) -> Iterator[None]:
         master.create_schema()
         atexit.register(master.drop_schema)
         _MASTERS[kind] = master.table_prefix
-    names = ("sessions", "challenges", "passkeys")
+    names = ("sessions", "challenges", "passkeys", "throttle")
     try:
         with engine.connect() as conn:
             for name in names:

@@ -38,7 +38,7 @@ def _statements(sql: str) -> list[str]:
 def _generated(kind: str, prefix: str) -> str:
     md = make_metadata(prefix)
     out = []
-    for name in ("sessions", "challenges", "passkeys"):
+    for name in ("sessions", "challenges", "passkeys", "throttle"):
         table = md.tables[prefix + name]
         out.append(str(CreateTable(table).compile(dialect=DIALECTS[kind])) + ";")
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
@@ -73,6 +73,7 @@ def test_documented_ddl_makes_tables_the_store_works_with(kind: str, tmp_path: P
         cred = PasskeyCredential("cred", "ü-user", "h", bytes(range(256)), 2**32 - 1, ("usb",))
         assert store.save_passkey(cred) is True
         assert store.get_passkey("cred") == cred
+        assert store.throttle_hit("thr:ip:x:f", 60, 1.0) == (1, 61.0)
     finally:
         store.drop_schema()
         store.close()

@@ -364,6 +364,7 @@ def test_metadata_for_alembic() -> None:
         "secure_auth_challenges",
         "secure_auth_passkeys",
         "secure_auth_sessions",
+        "secure_auth_throttle",
     ]
     custom = make_metadata("app_")
     sessions = custom.tables["app_sessions"]

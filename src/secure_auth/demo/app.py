@@ -48,6 +48,7 @@ from secure_auth import (
     SessionError,
     SessionInfo,
     SQLiteStore,
+    Throttled,
 )
 from secure_auth.integrations.asgi import request_from_scope
 from secure_auth.integrations.starlette import SecureAuth
@@ -442,16 +443,25 @@ class Demo:
         if not password:
             errors["password"] = "Enter your password."
         form_error = None
+        status = 401
         if not errors:
             # An unknown login still costs one hash (user=None): the answer
             # and its timing are the same as for a wrong password.
             user = self.users.by_login(login)
             try:
                 tokens = await self.service.login(
-                    user, password, update_password=self.users.set_password, **self.client(request)
+                    user,
+                    password,
+                    update_password=self.users.set_password,
+                    # Throttled per login as typed, known or not (docs/security.md).
+                    account=login,
+                    **self.client(request),
                 )
             except (InvalidCredentials, PasswordPolicyError):
                 form_error = text.error_text("invalid_credentials")
+            except Throttled as exc:
+                form_error = f"{text.error_text(exc)} (about {exc.retry_after} s)"
+                status = 429
             else:
                 return self.signed_in(tokens, target)
         context = {
@@ -461,7 +471,7 @@ class Demo:
             "errors": errors,
             "form_error": form_error,
         }
-        return self.page(request, "signin.html", context, status=400 if errors else 401)
+        return self.page(request, "signin.html", context, status=400 if errors else status)
 
     async def refresh_page(self, request: Request) -> Response:
         """The access cookie is gone or expired: renew it from the refresh

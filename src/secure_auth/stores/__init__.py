@@ -13,11 +13,13 @@ from .base import (
     AsyncMinimalSessionStore,
     AsyncPasskeyStore,
     AsyncSessionStore,
+    AsyncThrottleStore,
     ChallengeStore,
     MinimalSessionStore,
     PasskeyStore,
     SessionIdMinter,
     SessionStore,
+    ThrottleStore,
 )
 from .memory import MemorySessionStore, MemoryStore
 from .sqlite import SQLiteSessionStore, SQLiteStore
@@ -37,6 +39,7 @@ __all__ = [
     "AsyncMinimalSessionStore",
     "AsyncPasskeyStore",
     "AsyncSessionStore",
+    "AsyncThrottleStore",
     "ChallengeStore",
     "MemorySessionStore",
     "MemoryStore",
@@ -46,6 +49,7 @@ __all__ = [
     "SQLiteStore",
     "SessionIdMinter",
     "SessionStore",
+    "ThrottleStore",
 ]
 
 # Optional backends, imported on first use so their drivers stay extras

@@ -13,6 +13,8 @@ Rules every implementation follows (the contract suite in
   ``list_sessions`` never return a record whose ``expires_at <= now``.
 * ``rotate_refresh`` and ``pop_challenge`` are atomic: among concurrent
   callers exactly one succeeds.
+* ``throttle_hit`` is an atomic increment: N concurrent hits on one key
+  leave the count N higher, and each caller sees a distinct count.
 * A backend failure raises :class:`~secure_auth.errors.StoreUnavailable`
   (``raise ... from exc``), never a driver exception and never a result
   that could be taken for "valid".
@@ -45,11 +47,13 @@ __all__ = [
     "AsyncMinimalSessionStore",
     "AsyncPasskeyStore",
     "AsyncSessionStore",
+    "AsyncThrottleStore",
     "ChallengeStore",
     "MinimalSessionStore",
     "PasskeyStore",
     "SessionIdMinter",
     "SessionStore",
+    "ThrottleStore",
 ]
 
 
@@ -212,3 +216,42 @@ class AsyncPasskeyStore(Protocol):
     async def rename_passkey(self, user_id: str, credential_id: str, label: str) -> bool: ...
 
     async def delete_passkey(self, user_id: str, credential_id: str) -> bool: ...
+
+
+@runtime_checkable
+class ThrottleStore(Protocol):
+    """Failure counters for throttling, blocking form.
+
+    A counter is ``(count, reset_at)``: a fixed window that starts with the
+    first hit and ends at ``reset_at``. The service derives every key
+    (opaque ASCII, at most 64 characters); the store only counts.
+    """
+
+    def throttle_hit(
+        self, key: str, window: float, now: float, amount: int = 1
+    ) -> tuple[int, float]:
+        """Atomically add ``amount`` (may be negative) and return ``(count, reset_at)``.
+
+        A missing counter, or one whose ``reset_at <= now``, starts anew:
+        ``count = amount``, ``reset_at = now + window``. A live counter keeps
+        its ``reset_at``: more hits never extend the window.
+        """
+
+    def throttle_get(self, key: str, now: float) -> tuple[int, float] | None:
+        """``(count, reset_at)``, or ``None`` when missing or ``reset_at <= now``."""
+
+    def throttle_reset(self, key: str) -> None:
+        """Delete the counter; deleting a missing one is not an error."""
+
+
+@runtime_checkable
+class AsyncThrottleStore(Protocol):
+    """Failure counters for throttling, ``async`` form (same rules)."""
+
+    async def throttle_hit(
+        self, key: str, window: float, now: float, amount: int = 1
+    ) -> tuple[int, float]: ...
+
+    async def throttle_get(self, key: str, now: float) -> tuple[int, float] | None: ...
+
+    async def throttle_reset(self, key: str) -> None: ...

@@ -13,10 +13,14 @@ __all__ = ["MemorySessionStore", "MemoryStore"]
 class MemoryStore:
     """Sessions, challenges and passkeys in dicts, behind one lock.
 
-    Implements :class:`SessionStore`, :class:`ChallengeStore` and
-    :class:`PasskeyStore` (blocking form; the async service calls it directly,
-    as every operation is a few dict operations).
+    Implements :class:`SessionStore`, :class:`ChallengeStore`,
+    :class:`PasskeyStore` and :class:`ThrottleStore` (blocking form; the async
+    service calls it directly, as every operation is a few dict operations).
+    Expired throttle counters are swept every few thousand hits, so memory
+    stays bounded by the counters of one window.
     """
+
+    _SWEEP_EVERY = 4096
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -24,6 +28,8 @@ class MemoryStore:
         self._by_user: dict[str, set[str]] = {}
         self._challenges: dict[str, tuple[str, float]] = {}
         self._passkeys: dict[str, PasskeyCredential] = {}
+        self._throttle: dict[str, tuple[int, float]] = {}
+        self._hits = 0
 
     def __repr__(self) -> str:
         return f"MemoryStore(sessions={len(self._sessions)})"
@@ -90,13 +96,15 @@ class MemoryStore:
             return len(doomed)
 
     def purge_expired(self, now: float) -> int:
-        """Drop expired sessions and challenges; return how many sessions went."""
+        """Drop expired sessions, challenges and counters; return how many sessions went."""
         with self._lock:
             doomed = [s for s, r in self._sessions.items() if r.expires_at <= now]
             for session_id in doomed:
                 self._drop(session_id)
             for key in [k for k, (_, exp) in self._challenges.items() if exp <= now]:
                 del self._challenges[key]
+            for key in [k for k, (_, reset) in self._throttle.items() if reset <= now]:
+                del self._throttle[key]
             return len(doomed)
 
     # -- challenges ----------------------------------------------------------
@@ -154,6 +162,34 @@ class MemoryStore:
                 return False
             del self._passkeys[credential_id]
             return True
+
+    # -- throttle counters ---------------------------------------------------
+
+    def throttle_hit(
+        self, key: str, window: float, now: float, amount: int = 1
+    ) -> tuple[int, float]:
+        with self._lock:
+            self._hits += 1
+            if self._hits % self._SWEEP_EVERY == 0:
+                for stale in [k for k, (_, r) in self._throttle.items() if r <= now]:
+                    del self._throttle[stale]
+            entry = self._throttle.get(key)
+            if entry is None or entry[1] <= now:
+                entry = (amount, now + window)
+            else:
+                entry = (entry[0] + amount, entry[1])
+            self._throttle[key] = entry
+            return entry
+
+    def throttle_get(self, key: str, now: float) -> tuple[int, float] | None:
+        entry = self._throttle.get(key)
+        if entry is None or entry[1] <= now:
+            return None
+        return entry
+
+    def throttle_reset(self, key: str) -> None:
+        with self._lock:
+            self._throttle.pop(key, None)
 
 
 MemorySessionStore = MemoryStore

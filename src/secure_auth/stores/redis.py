@@ -4,8 +4,9 @@
 ``redis.cluster.RedisCluster``), :class:`AsyncRedisStore` an asyncio one
 (``redis.asyncio.Redis`` or ``redis.asyncio.cluster.RedisCluster``). Both
 implement :class:`~secure_auth.stores.base.SessionStore`,
-:class:`~secure_auth.stores.base.ChallengeStore` and
-:class:`~secure_auth.stores.base.PasskeyStore` in their form.
+:class:`~secure_auth.stores.base.ChallengeStore`,
+:class:`~secure_auth.stores.base.PasskeyStore` and
+:class:`~secure_auth.stores.base.ThrottleStore` in their form.
 
 The logic is written once, free of I/O: every operation is a generator
 (a *plan*) that yields the Redis steps it needs and receives their replies.
@@ -37,6 +38,7 @@ on one node and on Redis Cluster.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -239,6 +241,20 @@ if doc.user_id ~= ARGV[1] then return 0 end
 doc.label = ARGV[2]
 redis.call('SET', KEYS[1], cjson.encode(doc))
 return 1
+""")
+
+
+# A throttle counter: a hash {c: count, r: reset_at}. A live one counts up
+# (its window is kept); a missing or expired one starts anew. ``reset_at``
+# comes from Python as text and goes back untouched (Lua would round it).
+_THROTTLE_HIT = _Script.of("""
+local old = redis.call('HMGET', KEYS[1], 'c', 'r')
+if old[1] and old[2] and tonumber(old[2]) > tonumber(ARGV[2]) then
+    return {redis.call('HINCRBY', KEYS[1], 'c', ARGV[1]), old[2]}
+end
+redis.call('HSET', KEYS[1], 'c', ARGV[1], 'r', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {tonumber(ARGV[1]), ARGV[3]}
 """)
 
 
@@ -534,6 +550,10 @@ class _RedisPlans:
         """The string holding one challenge."""
         return f"{self.prefix}:challenge:{{{_digest(key)}}}"
 
+    def throttle_key(self, key: str) -> str:
+        """The hash holding one throttle counter (its own slot)."""
+        return f"{self.prefix}:throttle:{{{_digest(key)}}}"
+
     # -- native TTL ------------------------------------------------------------
 
     def _native_ttl_ms(self, expires_at: float, lifetime: float) -> int:
@@ -667,6 +687,36 @@ class _RedisPlans:
         except ValueError as exc:
             raise StoreUnavailable("redis: malformed challenge") from exc
         return None if expired else value
+
+    # -- throttle counters ------------------------------------------------------
+
+    def _throttle_hit(
+        self, key: str, window: float, now: float, amount: int
+    ) -> _Plan[tuple[int, float]]:
+        reset_at = now + window
+        reply = yield _Eval(
+            _THROTTLE_HIT,
+            (self.throttle_key(key),),
+            (int(amount), _num(now), _num(reset_at), self._native_ttl_ms(reset_at, window)),
+        )
+        try:
+            count, reset = reply
+            return int(count), float(_text(reset))
+        except (TypeError, ValueError) as exc:
+            raise StoreUnavailable("redis: malformed throttle counter") from exc
+
+    def _throttle_get(self, key: str, now: float) -> _Plan[tuple[int, float] | None]:
+        count, reset = yield _Cmd(("HMGET", self.throttle_key(key), "c", "r"))
+        if count is None or reset is None:
+            return None
+        try:
+            state = int(_text(count)), float(_text(reset))
+        except ValueError as exc:
+            raise StoreUnavailable("redis: malformed throttle counter") from exc
+        return None if state[1] <= now else state
+
+    def _throttle_reset(self, key: str) -> _Plan[None]:
+        yield _Cmd(("DEL", self.throttle_key(key)))
 
     # -- passkeys ----------------------------------------------------------------
     #
@@ -1021,6 +1071,34 @@ class RedisStore(_RedisPlans):
         """
         return self._run(self._pop_challenge(key, now))
 
+    # -- ThrottleStore --------------------------------------------------------------
+
+    def throttle_hit(
+        self, key: str, window: float, now: float, amount: int = 1
+    ) -> tuple[int, float]:
+        """Atomically count (one Lua script on one key); ``(count, reset_at)``.
+
+        Raises:
+            StoreUnavailable: Redis failed.
+        """
+        return self._run(self._throttle_hit(key, window, now, amount))
+
+    def throttle_get(self, key: str, now: float) -> tuple[int, float] | None:
+        """``(count, reset_at)`` of a live counter, else ``None``.
+
+        Raises:
+            StoreUnavailable: Redis failed.
+        """
+        return self._run(self._throttle_get(key, now))
+
+    def throttle_reset(self, key: str) -> None:
+        """Delete the counter.
+
+        Raises:
+            StoreUnavailable: Redis failed.
+        """
+        self._run(self._throttle_reset(key))
+
     # -- PasskeyStore --------------------------------------------------------------
 
     def save_passkey(self, credential: PasskeyCredential) -> bool:
@@ -1105,6 +1183,21 @@ class AsyncRedisStore(_RedisPlans):
         self.client = client
         self._conn = cast(_AsyncClient, client)
         self._owns_client = owns_client
+        # redis-py's asyncio Cluster client initialises itself on first use, and
+        # a burst of concurrent first commands races that set-up (commands run
+        # twice, raw AttributeErrors). We initialise it once, under a lock.
+        self._ready = not isinstance(client, redis.asyncio.cluster.RedisCluster)
+        self._init_lock: asyncio.Lock | None = None
+
+    async def _ensure_ready(self) -> None:
+        if self._init_lock is None:
+            self._init_lock = asyncio.Lock()
+        async with self._init_lock:
+            if not self._ready:
+                client = self.client
+                assert isinstance(client, redis.asyncio.cluster.RedisCluster)
+                await client.initialize()
+                self._ready = True
 
     @classmethod
     def from_url(
@@ -1134,6 +1227,8 @@ class AsyncRedisStore(_RedisPlans):
 
     async def _run(self, plan: _Plan[_T]) -> _T:
         try:
+            if not self._ready:
+                await self._ensure_ready()
             step = next(plan)
             while True:
                 step = plan.send(await self._perform(step))
@@ -1233,6 +1328,34 @@ class AsyncRedisStore(_RedisPlans):
             StoreUnavailable: Redis failed.
         """
         return await self._run(self._pop_challenge(key, now))
+
+    # -- AsyncThrottleStore ---------------------------------------------------------
+
+    async def throttle_hit(
+        self, key: str, window: float, now: float, amount: int = 1
+    ) -> tuple[int, float]:
+        """See :meth:`RedisStore.throttle_hit`.
+
+        Raises:
+            StoreUnavailable: Redis failed.
+        """
+        return await self._run(self._throttle_hit(key, window, now, amount))
+
+    async def throttle_get(self, key: str, now: float) -> tuple[int, float] | None:
+        """See :meth:`RedisStore.throttle_get`.
+
+        Raises:
+            StoreUnavailable: Redis failed.
+        """
+        return await self._run(self._throttle_get(key, now))
+
+    async def throttle_reset(self, key: str) -> None:
+        """See :meth:`RedisStore.throttle_reset`.
+
+        Raises:
+            StoreUnavailable: Redis failed.
+        """
+        await self._run(self._throttle_reset(key))
 
     # -- AsyncPasskeyStore ---------------------------------------------------------
 

@@ -5,7 +5,7 @@ want every app server to see the same sessions. :class:`SQLStore` drives a
 blocking :class:`sqlalchemy.engine.Engine` (for :class:`~secure_auth.SyncAuthService`),
 :class:`AsyncSQLStore` an :class:`~sqlalchemy.ext.asyncio.AsyncEngine` (for
 :class:`~secure_auth.AuthService`). Both implement ``SessionStore``,
-``ChallengeStore`` and ``PasskeyStore``.
+``ChallengeStore``, ``PasskeyStore`` and ``ThrottleStore``.
 
 Decisions (docs/stores.md explains them for users):
 
@@ -19,6 +19,10 @@ Decisions (docs/stores.md explains them for users):
 * ``pop_challenge`` is ``DELETE ... RETURNING`` (PostgreSQL, MariaDB,
   SQLite 3.35+); elsewhere (MySQL) a read followed by a ``DELETE`` that
   must match the value read: only one caller can delete the row.
+* ``throttle_hit`` is one atomic upsert: ``INSERT ... ON CONFLICT DO UPDATE
+  ... RETURNING`` (PostgreSQL, SQLite); on MySQL/MariaDB ``INSERT ... ON
+  DUPLICATE KEY UPDATE`` that passes the new count through
+  ``LAST_INSERT_ID(expr)``, read back on the same connection.
 * Times are ``DOUBLE PRECISION`` seconds, exactly the floats of the records.
 * On MySQL/MariaDB the id columns are ``VARBINARY`` holding UTF-8: their
   ``VARCHAR`` comparisons ignore trailing spaces (and are case-insensitive
@@ -72,6 +76,7 @@ DEFAULT_TABLE_PREFIX = "secure_auth_"
 SESSION_ID_LENGTH = 512
 USER_ID_LENGTH = 255
 CHALLENGE_KEY_LENGTH = 512
+THROTTLE_KEY_LENGTH = 128
 # WebAuthn credential ids are at most 1023 bytes: 1364 base64url characters.
 CREDENTIAL_ID_LENGTH = 1364
 
@@ -138,7 +143,7 @@ _MYSQL_TABLE_OPTIONS: dict[str, Any] = {
 
 
 def make_metadata(table_prefix: str = DEFAULT_TABLE_PREFIX) -> sa.MetaData:
-    """The three tables (and their indexes) under ``table_prefix``.
+    """The four tables (and their indexes) under ``table_prefix``.
 
     Give the result to Alembic (``target_metadata``) to manage the tables
     in your own migrations; :data:`metadata` is the default prefix's.
@@ -205,6 +210,16 @@ def make_metadata(table_prefix: str = DEFAULT_TABLE_PREFIX) -> sa.MetaData:
         sa.Index(f"{p}passkeys_user_id", "user_id"),
         **_MYSQL_TABLE_OPTIONS,
     )
+    sa.Table(
+        f"{p}throttle",
+        md,
+        # Keys are opaque ASCII made by secure_auth.throttle (no user input).
+        sa.Column("key", _id(THROTTLE_KEY_LENGTH, THROTTLE_KEY_LENGTH), primary_key=True),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("reset_at", sa.Double(), nullable=False),
+        sa.Index(f"{p}throttle_reset_at", "reset_at"),
+        **_MYSQL_TABLE_OPTIONS,
+    )
     return md
 
 
@@ -235,6 +250,33 @@ def _upsert(dialect: str, table: sa.Table) -> Executable:
     )
 
 
+def _throttle_hit(dialect: str, t: sa.Table) -> Executable:
+    """The atomic counter upsert: a live window counts up, an expired one restarts.
+
+    Parameters: ``key``, ``count`` (the amount), ``reset_at`` (now + window),
+    ``now``. PostgreSQL and SQLite return the new ``(count, reset_at)``; on
+    MySQL/MariaDB the new count is left in ``LAST_INSERT_ID()`` (whose
+    assignments run left to right: ``count`` still sees the old
+    ``reset_at``).
+    """
+    expired = t.c.reset_at <= sa.bindparam("now")
+    if dialect in _MYSQL:
+        mine = _mysql.insert(t)
+        count = sa.case(
+            (expired, mine.inserted["count"]), else_=t.c["count"] + mine.inserted["count"]
+        )
+        reset = sa.case((expired, mine.inserted.reset_at), else_=t.c.reset_at)
+        return mine.on_duplicate_key_update(
+            [("count", sa.func.last_insert_id(count)), ("reset_at", reset)]
+        )
+    ins = _postgresql.insert(t) if dialect == "postgresql" else _sqlite.insert(t)
+    count = sa.case((expired, ins.excluded["count"]), else_=t.c["count"] + ins.excluded["count"])
+    reset = sa.case((expired, ins.excluded.reset_at), else_=t.c.reset_at)
+    return ins.on_conflict_do_update(
+        index_elements=["key"], set_={"count": count, "reset_at": reset}
+    ).returning(t.c["count"], t.c.reset_at)
+
+
 class _Statements:
     """Every statement, built once per store with bound parameters."""
 
@@ -242,7 +284,17 @@ class _Statements:
         s = md.tables[f"{prefix}sessions"]
         c = md.tables[f"{prefix}challenges"]
         k = md.tables[f"{prefix}passkeys"]
+        t = md.tables[f"{prefix}throttle"]
         p = sa.bindparam
+        self.throttle_hit = _throttle_hit(dialect, t)
+        self.throttle_hit_mysql_read = sa.select(
+            sa.func.last_insert_id().label("count"), t.c.reset_at
+        ).where(t.c.key == p("key"))
+        self.throttle_get = sa.select(t.c["count"], t.c.reset_at).where(
+            t.c.key == p("key"), t.c.reset_at > p("now")
+        )
+        self.throttle_reset = sa.delete(t).where(t.c.key == p("key"))
+        self.purge_throttle = sa.delete(t).where(t.c.reset_at <= p("now"))
         live = s.c.expires_at > p("now")
         self.save_session = _upsert(dialect, s)
         self.get_session = sa.select(s).where(s.c.session_id == p("sid"), live)
@@ -468,7 +520,31 @@ class _SQLCore:
     def _purge_expired(self, now: float) -> _Op[int]:
         result = yield self._q.purge_sessions, {"now": now}
         yield self._q.purge_challenges, {"now": now}
+        yield self._q.purge_throttle, {"now": now}
         return result.rowcount
+
+    def _throttle_hit(
+        self, key: str, window: float, now: float, amount: int
+    ) -> _Op[tuple[int, float]]:
+        params = {"key": key, "count": int(amount), "reset_at": now + window, "now": now}
+        result = yield self._q.throttle_hit, params
+        if self._dialect.name not in _MYSQL:
+            count, reset_at = tuple(result.one())
+            return int(count), float(reset_at)
+        if result.rowcount == 1:  # inserted: a new window
+            return int(amount), now + window
+        count, reset_at = tuple((yield self._q.throttle_hit_mysql_read, {"key": key}).one())
+        return int(count), float(reset_at)
+
+    def _throttle_get(self, key: str, now: float) -> _Op[tuple[int, float] | None]:
+        row = (yield self._q.throttle_get, {"key": key, "now": now}).first()
+        if row is None:
+            return None
+        count, reset_at = tuple(row)
+        return int(count), float(reset_at)
+
+    def _throttle_reset(self, key: str) -> _Op[None]:
+        yield self._q.throttle_reset, {"key": key}
 
     def _put_challenge(self, key: str, value: str, expires_at: float) -> _Op[None]:
         yield self._q.put_challenge, {"key": key, "value": value, "expires_at": expires_at}
@@ -697,6 +773,26 @@ class SQLStore(_SQLCore):
         """
         return self._run(self._purge_expired, now)
 
+    # -- throttle counters ---------------------------------------------------
+
+    def throttle_hit(
+        self, key: str, window: float, now: float, amount: int = 1
+    ) -> tuple[int, float]:
+        """One atomic upsert; never retried (a second run would count twice).
+
+        Raises:
+            StoreUnavailable: the database failed.
+        """
+        return self._run(self._throttle_hit, key, window, now, amount, retry=False)
+
+    def throttle_get(self, key: str, now: float) -> tuple[int, float] | None:
+        """Raises: StoreUnavailable."""
+        return self._run(self._throttle_get, key, now)
+
+    def throttle_reset(self, key: str) -> None:
+        """Raises: StoreUnavailable."""
+        self._run(self._throttle_reset, key)
+
     # -- challenges ----------------------------------------------------------
 
     def put_challenge(self, key: str, value: str, expires_at: float) -> None:
@@ -865,6 +961,26 @@ class AsyncSQLStore(_SQLCore):
             StoreUnavailable: the database failed.
         """
         return await self._run(self._purge_expired, now)
+
+    # -- throttle counters ---------------------------------------------------
+
+    async def throttle_hit(
+        self, key: str, window: float, now: float, amount: int = 1
+    ) -> tuple[int, float]:
+        """See :meth:`SQLStore.throttle_hit`.
+
+        Raises:
+            StoreUnavailable: the database failed.
+        """
+        return await self._run(self._throttle_hit, key, window, now, amount, retry=False)
+
+    async def throttle_get(self, key: str, now: float) -> tuple[int, float] | None:
+        """Raises: StoreUnavailable."""
+        return await self._run(self._throttle_get, key, now)
+
+    async def throttle_reset(self, key: str) -> None:
+        """Raises: StoreUnavailable."""
+        await self._run(self._throttle_reset, key)
 
     # -- challenges ----------------------------------------------------------
 

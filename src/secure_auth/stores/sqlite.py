@@ -23,7 +23,7 @@ from ..models import PasskeyCredential, SessionRecord
 __all__ = ["DEFAULT_DATABASE", "SCHEMA_VERSION", "SQLiteSessionStore", "SQLiteStore"]
 
 DEFAULT_DATABASE = Path(".secure-auth") / "sessions.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _T = TypeVar("_T")
 
 _SCHEMA = """
@@ -67,6 +67,17 @@ CREATE TABLE IF NOT EXISTS passkeys (
 CREATE INDEX IF NOT EXISTS passkeys_user_id ON passkeys (user_id);
 """
 
+# Version n+1 is reached from version n by running _MIGRATIONS[n + 1].
+_THROTTLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS throttle (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    reset_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS throttle_reset_at ON throttle (reset_at);
+"""
+_MIGRATIONS = {2: _THROTTLE_SCHEMA}
+
 _SESSION_COLUMNS = (
     "session_id, user_id, created_at, expires_at, last_used_at, refresh_generation, "
     "rotated_at, auth_method, user_agent, ip_address"
@@ -75,6 +86,23 @@ _PASSKEY_COLUMNS = (
     "credential_id, user_id, user_handle, public_key, sign_count, transports, aaguid, "
     "backup_eligible, backup_state, created_at, last_used_at, label"
 )
+
+
+def _describe(exc: sqlite3.Error, timeout: float) -> str:
+    """A reason an operator can act on: read-only and locked are named as such."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return (
+            f"sqlite: the database is read-only ({name or text}); secure-auth needs write "
+            "access to the file, its folder and its -wal/-shm files"
+        )
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return (
+            f"sqlite: the database is locked by another connection or process "
+            f"({name or text}; waited {timeout:g} s)"
+        )
+    return f"sqlite: {type(exc).__name__}: {text}"
 
 
 def _session(row: tuple[Any, ...]) -> SessionRecord:
@@ -100,7 +128,7 @@ def _passkey(row: tuple[Any, ...]) -> PasskeyCredential:
 
 
 class SQLiteStore:
-    """Sessions, challenges and passkeys in one SQLite file.
+    """Sessions, challenges, passkeys and throttle counters in one SQLite file.
 
     Args:
         path: the database file (created with its folder, mode 0600); the
@@ -135,7 +163,7 @@ class SQLiteStore:
                 "SELECT name FROM sqlite_master WHERE type='table' AND name='secure_auth_meta'"
             ).fetchone()
             if row is None:
-                conn.executescript(_SCHEMA)
+                conn.executescript(_SCHEMA + _THROTTLE_SCHEMA)
                 conn.execute(
                     "INSERT OR IGNORE INTO secure_auth_meta (key, value) VALUES (?, ?)",
                     ("schema_version", str(SCHEMA_VERSION)),
@@ -147,6 +175,12 @@ class SQLiteStore:
                 raise StoreUnavailable(
                     f"database schema version {version and version[0]!r} is newer than "
                     f"this secure-auth ({SCHEMA_VERSION})"
+                )
+            for target in range(int(version[0]) + 1, SCHEMA_VERSION + 1):
+                conn.executescript(
+                    f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}"
+                    f"UPDATE secure_auth_meta SET value = '{target}' "
+                    "WHERE key = 'schema_version'; COMMIT;"
                 )
         except BaseException:
             conn.close()
@@ -161,7 +195,7 @@ class SQLiteStore:
                     self._conn = self._connect()
                 yield self._conn
             except sqlite3.Error as exc:
-                raise StoreUnavailable(f"sqlite: {type(exc).__name__}: {exc}") from exc
+                raise StoreUnavailable(_describe(exc, self._timeout)) from exc
 
     def _run(self, fn: Callable[[sqlite3.Connection], _T]) -> _T:
         with self._db() as conn:
@@ -254,6 +288,7 @@ class SQLiteStore:
         def purge(c: sqlite3.Connection) -> int:
             count = c.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
             c.execute("DELETE FROM challenges WHERE expires_at <= ?", (now,))
+            c.execute("DELETE FROM throttle WHERE reset_at <= ?", (now,))
             return count
 
         return self._write(purge)
@@ -351,6 +386,36 @@ class SQLiteStore:
             )
         )
         return cursor.rowcount == 1
+
+    # -- throttle counters ---------------------------------------------------
+
+    def throttle_hit(
+        self, key: str, window: float, now: float, amount: int = 1
+    ) -> tuple[int, float]:
+        # One statement, so atomic: a live counter grows, an expired one restarts.
+        row = self._run(
+            lambda c: c.execute(
+                "INSERT INTO throttle (key, count, reset_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET "
+                "count = CASE WHEN reset_at <= ? THEN excluded.count "
+                "ELSE count + excluded.count END, "
+                "reset_at = CASE WHEN reset_at <= ? THEN excluded.reset_at ELSE reset_at END "
+                "RETURNING count, reset_at",
+                (key, amount, now + window, now, now),
+            ).fetchone()
+        )
+        return int(row[0]), float(row[1])
+
+    def throttle_get(self, key: str, now: float) -> tuple[int, float] | None:
+        row = self._run(
+            lambda c: c.execute(
+                "SELECT count, reset_at FROM throttle WHERE key = ? AND reset_at > ?", (key, now)
+            ).fetchone()
+        )
+        return None if row is None else (int(row[0]), float(row[1]))
+
+    def throttle_reset(self, key: str) -> None:
+        self._run(lambda c: c.execute("DELETE FROM throttle WHERE key = ?", (key,)))
 
 
 SQLiteSessionStore = SQLiteStore
