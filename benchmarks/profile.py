@@ -22,7 +22,9 @@ from secure_auth import AuthConfig, KeySet, SyncAuthService, generate_keypair
 from secure_auth._bench import Workload, memory_backend, sqlite_backend
 
 
-def loop(kind: str, store_name: str, count: int) -> None:
+def loop(kind: str, store_name: str, count: int, *, wait: bool = False) -> None:
+    """Validate ``count`` tokens; with ``wait``, say "ready" and wait for a line first
+    (so that a sampling profiler attached meanwhile sees the loop, not the set-up)."""
     folder = Path(tempfile.mkdtemp(prefix="secure-auth-profile-"))
     backend = memory_backend() if store_name == "memory" else sqlite_backend(folder)
     keys = KeySet.from_pem(*generate_keypair())
@@ -30,10 +32,14 @@ def loop(kind: str, store_name: str, count: int) -> None:
     workload = Workload.create(keys, config, 1000, store=backend.store)
     workload.save_into(backend.store)
     service = SyncAuthService(keys=keys, session_store=backend.store, config=config)
-    tokens = [workload.token() for _ in range(count)] if kind == "validate" else []
-    if kind == "cached":
+    if kind == "validate":
+        tokens = [workload.token() for _ in range(count)]
+    else:
         tokens = [workload.token()] * count
     validate = service.validate_session
+    if wait:
+        print("ready", flush=True)
+        sys.stdin.readline()
     start = time.perf_counter()
     if os.environ.get("SA_PROFILE_PYINSTRUMENT") == "1":
         from pyinstrument import Profiler
@@ -75,20 +81,33 @@ def main() -> None:
     parser.add_argument("--loop-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loop_only:
-        loop(args.kind, args.store, args.count)
+        loop(args.kind, args.store, args.count, wait=True)
         return
     if not args.py_spy:
         os.environ["SA_PROFILE_PYINSTRUMENT"] = "1"
         loop(args.kind, args.store, args.count)
         return
     raw = Path(tempfile.mkdtemp()) / "py-spy.txt"
-    spy = ["py-spy", "record", "--native", "-r", "500", "-f", "raw", "-o", str(raw), "--"]
     command = [sys.executable, "-m", "benchmarks.profile", args.kind, "--store", args.store]
-    subprocess.run(
-        [*spy, *command, "--count", str(args.count), "--loop-only"],
-        check=True,
-        capture_output=True,
+    child = subprocess.Popen(
+        [*command, "--count", str(args.count), "--loop-only"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    assert child.stdin is not None and child.stdout is not None
+    child.stdout.readline()  # "ready": set-up done
+    spy = subprocess.Popen(
+        ["py-spy", "record", "--native", "-r", "500", "-f", "raw", "-o", str(raw)]
+        + ["--pid", str(child.pid)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # py-spy attached
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    child.wait()
+    spy.wait()
     print(flat(raw))
 
 
