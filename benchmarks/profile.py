@@ -97,9 +97,9 @@ def main() -> None:
     )
     assert child.stdin is not None and child.stdout is not None
     child.stdout.readline()  # "ready": set-up done
+    record = ["py-spy", "record", "--native", "-r", "500", "-f", "raw", "-o", str(raw)]
     spy = subprocess.Popen(
-        ["py-spy", "record", "--native", "-r", "500", "-f", "raw", "-o", str(raw)]
-        + ["--pid", str(child.pid)],
+        [*record, "--pid", str(child.pid)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
