@@ -177,8 +177,8 @@ def run(bench: Bench, settings: Settings, backends: Sequence[str], folder: Path)
     if not tokens:
         bench.note("goal 6 skipped: neither sqlite nor redis selected")
         return
-    seconds = 2 if settings.quick else 5
-    rounds = 1 if settings.quick else 3
+    seconds = 2 if settings.quick else 4
+    rounds = 1 if settings.quick else 5
     try:
         with server(env) as base:
             names = ["open", *tokens, *(f"{n}-read" for n in tokens)]
@@ -203,6 +203,8 @@ def run(bench: Bench, settings: Settings, backends: Sequence[str], folder: Path)
                     )
                     rates[name].append(rate)
                     errors[name] += bad
+            for name in names:
+                print(f"  wrk {name:12s} " + " ".join(f"{r:6.0f}" for r in rates[name]), flush=True)
     finally:
         if "SA_BENCH_REDIS" in env:
             import redis
