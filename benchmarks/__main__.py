@@ -13,6 +13,9 @@ http (6), scale (7).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +51,33 @@ def open_backend(name: str, folder: Path) -> Backend:
     raise ValueError(name)
 
 
+def servers() -> str:
+    """Versions of the servers and tools the goals use, those that answer."""
+    found = []
+    with contextlib.suppress(Exception):
+        import redis
+
+        from .backends import REDIS_URL
+
+        found.append(f"Redis {redis.Redis.from_url(REDIS_URL).info('server')['redis_version']}")
+    with contextlib.suppress(Exception):
+        import psycopg
+
+        from .backends import POSTGRES_URL
+
+        with psycopg.connect(POSTGRES_URL, connect_timeout=2) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+            found.append(f"PostgreSQL {row[0] if row else '?'}")
+    with contextlib.suppress(Exception):
+        out = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        found.append((out.stdout or out.stderr).split(" [")[0].strip())
+    return ", ".join(found)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run, under two minutes")
@@ -60,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.for_mode(args.quick)
     bench = Bench()
     started = time.perf_counter()
-    print(machine_info())
+    header = (
+        f"{machine_info()}\n{servers()}\n{time.strftime('%Y-%m-%d %H:%M %Z')}, {load()} at start"
+    )
+    print(header)
     print(
         f"mode: {'quick' if args.quick else 'full'}; each ratio compares secure-auth with its "
         "reference, run turn about in the same process (median of the rounds)\n",
@@ -94,9 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.print_table()
     elapsed = time.perf_counter() - started
     print(f"\n{elapsed:.0f} s", flush=True)
+    print(f"{load()} at the end", flush=True)
     if args.markdown:
         args.markdown.write_text(
-            f"{machine_info()}\n\n{bench.table()}\n\n({elapsed:.0f} s, "
+            f"{header}, {load()} at the end\n\n{bench.table()}\n\n({elapsed:.0f} s, "
             f"{'quick' if args.quick else 'full'} mode)\n"
         )
     return 0

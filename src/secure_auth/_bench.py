@@ -183,7 +183,17 @@ def machine_info() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     versions = []
-    for dist in ("cryptography", "argon2-cffi", "pyjwt", "redis", "psycopg", "asyncpg"):
+    for dist in (
+        "cryptography",
+        "argon2-cffi",
+        "pyjwt",
+        "redis",
+        "psycopg",
+        "asyncpg",
+        "sqlalchemy",
+        "starlette",
+        "uvicorn",
+    ):
         with contextlib.suppress(Exception):
             from importlib.metadata import version
 
