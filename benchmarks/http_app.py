@@ -17,7 +17,10 @@ no verification): the most a protected endpoint could reach with that store.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -64,20 +67,56 @@ def protect(service: AuthService) -> Endpoint:
     return direct
 
 
+def _session_ids(tokens_file: str) -> dict[str, str]:
+    """token -> its ``sid`` claim, read without verification (for the bare reads)."""
+    out = {}
+    for token in Path(tokens_file).read_text().split():
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        out[token] = claims["sid"]
+    return out
+
+
+def bare_read(read: Callable[[str], Awaitable[object]], keys: dict[str, str]) -> Endpoint:
+    """The store read of a protected request, alone: no verification at all."""
+
+    async def endpoint(request: Request) -> Response:
+        key = keys.get(request.headers.get("authorization", "")[7:])
+        if key is None or await read(key) is None:
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        return JSONResponse({"user_id": "someone", "ok": True})
+
+    return endpoint
+
+
 def build() -> Starlette:
     keys = KeySet.load(Path(os.environ["SA_BENCH_KEYS"]))
     routes = [Route("/open", open_endpoint)]
     if sqlite := os.environ.get("SA_BENCH_SQLITE"):
         from secure_auth import SQLiteStore
 
-        routes.append(
-            Route("/sqlite", protect(AuthService(keys=keys, session_store=SQLiteStore(sqlite))))
-        )
+        service = AuthService(keys=keys, session_store=SQLiteStore(sqlite))
+        routes.append(Route("/sqlite", protect(service)))
+        conn = sqlite3.connect(sqlite, check_same_thread=False)
+
+        async def sqlite_read(session_id: str) -> object:
+            return conn.execute(
+                "SELECT * FROM sessions WHERE session_id = ?", (session_id,)
+            ).fetchone()
+
+        ids = _session_ids(os.environ["SA_BENCH_SQLITE_TOKENS"])
+        routes.append(Route("/sqlite-read", bare_read(sqlite_read, ids)))
     if url := os.environ.get("SA_BENCH_REDIS"):
+        import redis.asyncio
+
         from secure_auth.stores.redis import AsyncRedisStore
 
         store = AsyncRedisStore.from_url(url, prefix=os.environ["SA_BENCH_REDIS_PREFIX"])
         routes.append(Route("/redis", protect(AuthService(keys=keys, session_store=store))))
+        client = redis.asyncio.Redis.from_url(url)
+        ids = _session_ids(os.environ["SA_BENCH_REDIS_TOKENS"])
+        keyed = {token: store.session_key(sid) for token, sid in ids.items()}
+        routes.append(Route("/redis-read", bare_read(client.get, keyed)))
     return Starlette(routes=routes)
 
 

@@ -232,7 +232,11 @@ def run(bench: Bench, settings: Settings, backends: Sequence[str], folder: Path)
                     f"{http_app.MODE}; a bare {name} read per request, no auth: "
                     f"{statistics.median(rates[f'{name}-read']):.0f} r/s, ratio "
                     f"{statistics.median(bare):.3f}; wrk -t1 -c16 -d{seconds}s x {rounds}"
-                    + (f"; {errors[name]} non-2xx!" if errors[name] else "")
+                    + "".join(
+                        f"; {errors[n]} non-2xx answers from /{n}!"
+                        for n in ("open", name, f"{name}-read")
+                        if errors[n]
+                    )
                 ),
             )
         )
