@@ -7,7 +7,8 @@ something crashed. A backend whose store is missing from this build or whose
 server does not answer is skipped with a note.
 
 Goals (``--only``): floor (1), cache (2), pyjwt (3), login (4), async (5),
-http (6), scale (7).
+http (6), scale (7); all of them by default. ``--only timing`` runs the
+login timing study (``benchmarks/login_timing.py``, its own report, minutes).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from secure_auth._bench import (
 from .backends import Unavailable, postgres_backend, redis_backend
 
 GOALS = (*CORE_GOALS, "async", "http", "scale")
+EXTRA = ("timing",)  # asked for by name only
 BACKENDS = ("memory", "sqlite", "redis", "postgresql")
 
 
@@ -81,7 +83,9 @@ def load() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run, under two minutes")
-    parser.add_argument("--only", nargs="+", choices=GOALS, default=list(GOALS), metavar="NAME")
+    parser.add_argument(
+        "--only", nargs="+", choices=GOALS + EXTRA, default=list(GOALS), metavar="NAME"
+    )
     parser.add_argument(
         "--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS), metavar="NAME"
     )
@@ -124,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import scale
 
             scale.run(bench, settings, args.backends, Path(tmp))
+    if "timing" in args.only:
+        from . import login_timing
+
+        login_timing.main(["--rounds", "50", "--quick"] if args.quick else ["--markdown"])
     bench.print_table()
     elapsed = time.perf_counter() - started
     print(f"\n{elapsed:.0f} s", flush=True)
