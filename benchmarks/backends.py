@@ -20,18 +20,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from secure_auth._bench import Backend, TripCounter
+from secure_auth._bench import SESSION_COLUMNS, Backend, TripCounter
 
 from .relay import relay
 
 REDIS_URL = os.environ.get("SECURE_AUTH_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get(
     "SECURE_AUTH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-_SESSION_COLUMNS = (
-    "session_id, user_id, created_at, expires_at, last_used_at, refresh_generation, "
-    "rotated_at, auth_method, user_agent, ip_address"
 )
 
 
@@ -174,8 +169,8 @@ def postgres_backend(url: str = POSTGRES_URL, *, tag: str = "p") -> Backend:
     astore = AsyncSQLStore(async_url, table_prefix=prefix)
     table = f"{prefix}sessions"
     raw = psycopg.connect(url, autocommit=True)
-    select = f"SELECT {_SESSION_COLUMNS} FROM {table} WHERE session_id = %s"
-    aselect = f"SELECT {_SESSION_COLUMNS} FROM {table} WHERE session_id = $1"
+    select = f"SELECT {SESSION_COLUMNS} FROM {table} WHERE session_id = %s"
+    aselect = f"SELECT {SESSION_COLUMNS} FROM {table} WHERE session_id = $1"
     apool: dict[str, Any] = {}
 
     def raw_read(session_id: str) -> Any:

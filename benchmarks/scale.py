@@ -27,6 +27,7 @@ from typing import Any
 
 from secure_auth import AuthConfig, KeySet, generate_keypair
 from secure_auth._bench import (
+    SESSION_COLUMNS,
     Backend,
     Bench,
     Faces,
@@ -34,6 +35,7 @@ from secure_auth._bench import (
     Settings,
     Workload,
     interleaved,
+    record_row,
     sqlite_backend,
     timed_loop,
 )
@@ -105,29 +107,11 @@ def fill_sqlite(backend: Backend, count: int, sample: Sampler) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN")
-    columns = (
-        "session_id, user_id, created_at, expires_at, last_used_at, refresh_generation, "
-        "rotated_at, auth_method, user_agent, ip_address"
-    )
     for batch in chunks(records(count, time.time(), AuthConfig(), backend.store), 20_000):
         sample(batch)
         conn.executemany(
-            f"INSERT INTO sessions ({columns}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            [
-                (
-                    r.session_id,
-                    r.user_id,
-                    r.created_at,
-                    r.expires_at,
-                    r.last_used_at,
-                    0,
-                    None,
-                    r.auth_method,
-                    r.user_agent,
-                    r.ip_address,
-                )
-                for r in batch
-            ],
+            f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [record_row(r) for r in batch],
         )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -170,29 +154,12 @@ def fill_postgres(backend: Backend, count: int, sample: Sampler) -> None:
 
     table = f"{backend.store.table_prefix}sessions"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        with (
-            conn.cursor() as cur,
-            cur.copy(
-                f"COPY {table} (session_id, user_id, created_at, expires_at, last_used_at, "
-                "refresh_generation, auth_method, user_agent, ip_address) FROM STDIN"
-            ) as copy,
-        ):
+        copy_in = f"COPY {table} ({SESSION_COLUMNS}) FROM STDIN"
+        with conn.cursor() as cur, cur.copy(copy_in) as copy:
             for batch in chunks(records(count, time.time(), AuthConfig(), backend.store), 20_000):
                 sample(batch)
                 for r in batch:
-                    copy.write_row(
-                        (
-                            r.session_id,
-                            r.user_id,
-                            r.created_at,
-                            r.expires_at,
-                            r.last_used_at,
-                            0,
-                            r.auth_method,
-                            r.user_agent,
-                            r.ip_address,
-                        )
-                    )
+                    copy.write_row(record_row(r))
         conn.execute(f"ANALYZE {table}")
 
 

@@ -42,11 +42,12 @@ from .models import SessionRecord
 from .service import AuthService
 from .sessions import new_session
 from .stores.memory import MemoryStore
-from .stores.sqlite import SQLiteStore
+from .stores.sqlite import _SESSION_COLUMNS, SQLiteStore
 from .sync import SyncAuthService
 from .tokens import ACCESS_TYPE
 
 __all__ = [
+    "SESSION_COLUMNS",
     "Backend",
     "Bench",
     "Row",
@@ -54,6 +55,7 @@ __all__ = [
     "Workload",
     "machine_info",
     "memory_backend",
+    "record_row",
     "run",
     "run_core_goals",
     "sqlite_backend",
@@ -380,10 +382,8 @@ def memory_backend() -> Backend:
     )
 
 
-_SQLITE_COLUMNS = (
-    "session_id, user_id, created_at, expires_at, last_used_at, refresh_generation, "
-    "rotated_at, auth_method, user_agent, ip_address"
-)
+# The session columns, in SessionRecord's order (the SQL store's table has them too).
+SESSION_COLUMNS = _SESSION_COLUMNS
 
 
 def sqlite_backend(folder: Path) -> Backend:
@@ -394,8 +394,8 @@ def sqlite_backend(folder: Path) -> Backend:
     raw.execute("PRAGMA journal_mode=WAL")
     raw.execute("PRAGMA synchronous=NORMAL")
     # Module constants only; every value is a bound parameter.
-    select = f"SELECT {_SQLITE_COLUMNS} FROM sessions WHERE session_id = ?"  # noqa: S608
-    insert = f"INSERT OR REPLACE INTO sessions ({_SQLITE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
+    select = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?"  # noqa: S608
+    insert = f"INSERT OR REPLACE INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
 
     def raw_read(session_id: str) -> Any:
         return raw.execute(select, (session_id,)).fetchone()
@@ -404,7 +404,7 @@ def sqlite_backend(folder: Path) -> Backend:
         return raw.execute(select, (session_id,)).fetchone()
 
     def raw_write(r: SessionRecord) -> None:
-        raw.execute(insert, _sqlite_row(r))
+        raw.execute(insert, record_row(r))
 
     def count(run: Callable[[], Any]) -> int:
         statements: list[str] = []
@@ -437,7 +437,8 @@ def sqlite_backend(folder: Path) -> Backend:
     )
 
 
-def _sqlite_row(r: SessionRecord) -> tuple[Any, ...]:
+def record_row(r: SessionRecord) -> tuple[Any, ...]:
+    """A record as the values of ``SESSION_COLUMNS``."""
     return (
         r.session_id,
         r.user_id,

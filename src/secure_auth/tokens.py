@@ -11,12 +11,12 @@ no ``crit`` -> ``typ`` -> ``kid`` known -> signature -> payload JSON ->
 claims (types, clock, ``iss``, ``aud``, ids). Embedded keys (``jwk``,
 ``jku``, ``x5u``, ``x5c``) are never read: the key comes from ``kid`` only.
 
-Speed (issue 7, BENCHMARKS.md): a first-seen token costs one Ed25519 verify
-plus a few microseconds. The header segment is the same for every token one
-key signs, so the verdict on it (``alg``, ``crit``, ``kid`` -> key) is
-memoised per exact header string once a signature made under it verified;
-the payload and signature are parsed every time, and the claims are checked
-on every call, cached token or not.
+Speed (issue 7, BENCHMARKS.md). The header segment is the same for every
+token one key signs, so the verdict on it (``alg``, ``crit``, ``kid`` -> key)
+is memoised per exact header string once a signature made under it verified;
+``typ`` is still compared every time. The payload and the signature are
+parsed for every token not in the verified-token cache; for a cached token
+only the clock checks run again (the other claim checks cannot change).
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ class TokenCodec:
         self._header_cache: dict[str, str] = {}
         # header segment -> (its ``typ``, the key its ``kid`` names), for
         # headers that passed every header check and signed a valid token.
-        self._verified_headers: dict[str, tuple[object, Ed25519PublicKey]] = {}
+        self._verified_headers: dict[str, tuple[str, Ed25519PublicKey]] = {}
 
     @property
     def keys(self) -> KeySet:
@@ -287,18 +287,18 @@ class TokenCodec:
         return self._check_clock(verdict[1], verdict[2], now)
 
     def _verify_signature(self, token: str, typ: str) -> dict[str, Any]:
-        # Exactly two dots; the signing input is everything before the last.
-        signing_input, _, signature_b64 = token.rpartition(".")
-        header_b64, _, payload_b64 = signing_input.partition(".")
         if token.count(".") != 2:
             raise InvalidToken("not a compact JWS")
+        # The signing input is everything before the last dot.
+        signing_input, _, signature_b64 = token.rpartition(".")
+        header_b64, _, payload_b64 = signing_input.partition(".")
         known = self._verified_headers.get(header_b64)
         if known is None:
-            header_typ, key = self._check_header(header_b64, typ)
+            key = self._check_header(header_b64, typ)
         else:
-            header_typ, key = known
-            if header_typ != typ:
-                raise InvalidToken(f"wrong token type {header_typ!r}")
+            known_typ, key = known
+            if known_typ != typ:  # what _check_header would say
+                raise InvalidToken(f"wrong token type {known_typ!r}")
         if len(signature_b64) != _SIGNATURE_B64_LEN:
             raise InvalidToken("signature has the wrong length")
         signature = _b64u_decode(signature_b64)
@@ -310,11 +310,11 @@ class TokenCodec:
             raise InvalidToken("bad signature") from None
         if known is None and len(self._verified_headers) < _HEADER_MEMO_SIZE:
             # Only after a valid signature: nobody without the key can fill it.
-            self._verified_headers[header_b64] = (header_typ, key)
+            self._verified_headers[header_b64] = (typ, key)
         return _json_object(_b64u_decode(payload_b64), "payload")
 
-    def _check_header(self, header_b64: str, typ: str) -> tuple[object, Ed25519PublicKey]:
-        """Every header check, in order; returns ``typ`` and the key of ``kid``."""
+    def _check_header(self, header_b64: str, typ: str) -> Ed25519PublicKey:
+        """Every header check, in order; returns the key ``kid`` names."""
         header = _json_object(_b64u_decode(header_b64), "header")
         alg = header.get("alg")
         if type(alg) is not str or alg not in _ALGORITHMS:
@@ -328,7 +328,7 @@ class TokenCodec:
         key = self._keys.get(kid) if type(kid) is str else None
         if key is None:
             raise InvalidToken("unknown 'kid'")
-        return header_typ, key
+        return key
 
     def _check_static_claims(
         self, claims: Mapping[str, Any], typ: str
