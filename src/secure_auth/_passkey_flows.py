@@ -13,10 +13,10 @@ the challenge to this ceremony and user, then verify, then write.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import _core, passkeys
+from ._throttle_flows import ThrottleFlows
 from .errors import (
     ConfigurationError,
     PasskeyAlreadyRegistered,
@@ -29,9 +29,7 @@ from .passkeys import AUTHENTICATION, REGISTRATION, ChallengeRecord, PasskeyVeri
 from .throttle import passkey_scopes
 
 if TYPE_CHECKING:
-    from ._core import Callback, Flow
-    from .config import AuthConfig
-    from .throttle import ThrottleScope
+    from ._core import Flow
 
 __all__ = ["PasskeyFlows"]
 
@@ -49,26 +47,14 @@ def _credential_id(value: object) -> str:
     return value
 
 
-class PasskeyFlows:
-    """The passkey flows. Mixed into ``ServiceCore``; not used directly."""
+class PasskeyFlows(ThrottleFlows):
+    """The passkey flows. Mixed into ``ServiceCore``; not used directly.
+
+    It builds on the throttling steps (failed assertions are counted per IP).
+    """
 
     if TYPE_CHECKING:
         # Provided by ServiceCore.
-        config: AuthConfig
-        _clock: Callable[[], float]
-
-        def _event(
-            self,
-            type_: str,
-            *,
-            user_id: str | None = None,
-            session_id: str | None = None,
-            ip_address: str | None = None,
-            user_agent: str | None = None,
-            reason: str | None = None,
-            **detail: Any,
-        ) -> Callback: ...
-
         def _start_session_flow(
             self,
             user_id: str,
@@ -76,29 +62,6 @@ class PasskeyFlows:
             user_agent: str | None,
             ip_address: str | None,
         ) -> Flow[AuthTokens]: ...
-
-        # Provided by ThrottleFlows.
-        def _warn_no_ip(self, operation: str) -> None: ...
-
-        def _throttle_check(
-            self,
-            scopes: tuple[ThrottleScope, ...],
-            now: float,
-            *,
-            operation: str,
-            user_id: str | None,
-            client: dict[str, str | None],
-        ) -> Flow[None]: ...
-
-        def _throttle_failure(
-            self,
-            scopes: tuple[ThrottleScope, ...],
-            now: float,
-            *,
-            operation: str,
-            user_id: str | None,
-            client: dict[str, str | None],
-        ) -> Flow[None]: ...
 
     def _store_challenge(self, challenge: bytes, record: ChallengeRecord) -> _core.StoreCall:
         key = passkeys.challenge_key(challenge)

@@ -27,16 +27,15 @@ counter, alive for the lockout), and every attempt during it is refused by
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import _core
+from ._flow_host import FlowHost
 from .errors import Throttled
 from .throttle import ThrottleScope, parse_state, retry_after
 
 if TYPE_CHECKING:
-    from ._core import Callback, Flow
-    from .config import AuthConfig
+    from ._core import Flow
 
 __all__ = ["ThrottleFlows"]
 
@@ -47,25 +46,8 @@ def _hit(key: str, window: float, now: float, amount: int = 1) -> _core.StoreCal
     return _core.StoreCall("throttle", "throttle_hit", key, window, now, amount)
 
 
-class ThrottleFlows:
+class ThrottleFlows(FlowHost):
     """The throttling steps. Mixed into ``ServiceCore``; not used directly."""
-
-    if TYPE_CHECKING:
-        # Provided by ServiceCore.
-        config: AuthConfig
-        _clock: Callable[[], float]
-
-        def _event(
-            self,
-            type_: str,
-            *,
-            user_id: str | None = None,
-            session_id: str | None = None,
-            ip_address: str | None = None,
-            user_agent: str | None = None,
-            reason: str | None = None,
-            **detail: Any,
-        ) -> Callback: ...
 
     _warned_no_ip = False
 
