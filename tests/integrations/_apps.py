@@ -124,6 +124,7 @@ class Target:
     origin: str
     jar: dict[tuple[str, str], str] = field(default_factory=dict)
     set_cookies: list[str] = field(default_factory=list)
+    sync: bool = False  # a WSGI app behind a blocking client
 
     def cookie_names(self) -> set[str]:
         return {name for name, _ in self.jar}
@@ -138,7 +139,9 @@ class Target:
         content: bytes | None = None,
         cookies: bool = True,
         bearer: str | None = None,
+        chunks: list[bytes] | None = None,
     ) -> httpx.Response:
+        """One request; ``chunks`` sends the body chunked, without Content-Length."""
         headers = dict(headers or {})
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
@@ -149,7 +152,10 @@ class Target:
         if json_body is not None:
             content = json.dumps(json_body).encode()
             headers.setdefault("Content-Type", "application/json")
-        request = httpx.Request(method, self.base_url + path, headers=headers, content=content)
+        stream: Any = content
+        if chunks is not None:
+            stream = iter(chunks) if self.sync else _async_chunks(chunks)
+        request = httpx.Request(method, self.base_url + path, headers=headers, content=stream)
         response = await self.send(request)
         self.set_cookies = response.headers.get_list("set-cookie")
         for header in self.set_cookies:
@@ -179,6 +185,11 @@ class Target:
         assert response.status_code == 200, response.text
         data: dict[str, Any] = response.json()
         return data
+
+
+async def _async_chunks(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 def _path_matches(request_path: str, cookie_path: str) -> bool:
@@ -214,7 +225,7 @@ async def _wsgi_target(app: Any) -> AsyncIterator[Target]:
             response.read()
             return response
 
-        yield Target(send, "https://testserver", "https://testserver")
+        yield Target(send, "https://testserver", "https://testserver", sync=True)
 
 
 # -- the apps ---------------------------------------------------------------------

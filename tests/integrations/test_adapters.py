@@ -768,3 +768,179 @@ async def test_tokens_never_reach_logs_or_error_bodies(
         assert secret not in logged
         for response in bodies:
             assert secret not in response.text
+
+
+# -- attacks on the web layer (issue 11) --------------------------------------------------
+
+CROSS_SITE_FORM = {
+    "Origin": EVIL,
+    "Sec-Fetch-Site": "cross-site",
+    "Content-Type": "application/x-www-form-urlencoded",
+}
+
+
+async def test_login_csrf_via_refresh_body_token_sets_no_cookie(app: Target) -> None:
+    # The attacker's own refresh token, auto-submitted by a page on another
+    # site: the answer must not sign the victim's browser in as the attacker.
+    attacker = await app.login("bob", "builder")
+    app.jar.clear()
+    await app.login()  # the victim, alice, signed in in this browser
+    victim_jar = dict(app.jar)
+    for body in (
+        f"refresh_token={attacker['refresh_token']}".encode(),
+        b'{"refresh_token": "' + attacker["refresh_token"].encode() + b'"}',
+    ):
+        headers = dict(CROSS_SITE_FORM)
+        if body.startswith(b"{"):
+            headers["Content-Type"] = "application/json"
+        # SameSite=Lax: the browser sends no cookie with a cross-site POST.
+        response = await app.request(
+            "POST", "/auth/refresh", content=body, headers=headers, cookies=False
+        )
+        assert "set-cookie" not in response.headers, response.headers
+        attacker = response.json() if response.status_code == 200 else attacker
+    assert app.jar == victim_jar
+    assert (await app.request("GET", "/me")).json()["user_id"] == "u1"
+
+
+async def test_refresh_body_token_answers_in_the_body_only(app: Target) -> None:
+    # Even same-origin: a token from the body never becomes a cookie.
+    first = await app.login()
+    app.jar.clear()
+    response = await app.request(
+        "POST",
+        "/auth/refresh",
+        json_body={"refresh_token": first["refresh_token"]},
+        headers={"Origin": app.origin},
+        cookies=False,
+    )
+    assert response.status_code == 200
+    assert response.json()["session_id"] == first["session_id"]
+    assert "set-cookie" not in response.headers
+
+
+async def test_cross_site_sign_out_via_empty_form_post_clears_no_cookie(app: Target) -> None:
+    await app.login()
+    jar = dict(app.jar)
+    for route in ("/auth/refresh", "/auth/logout"):
+        for headers in (CROSS_SITE_FORM, {"Origin": EVIL}, {"Sec-Fetch-Site": "cross-site"}):
+            response = await app.request(
+                "POST", route, content=b"", headers=headers, cookies=False
+            )
+            assert response.status_code in (401, 403), (route, response.status_code)
+            assert "set-cookie" not in response.headers, (route, headers)
+    assert app.jar == jar
+    assert (await app.request("GET", "/me")).status_code == 200
+
+
+async def test_cross_site_sign_out_via_logout_body_token_clears_no_cookie(app: Target) -> None:
+    attacker = await app.login("bob", "builder")
+    app.jar.clear()
+    await app.login()
+    jar = dict(app.jar)
+    response = await app.request(
+        "POST",
+        "/auth/logout",
+        content=f"refresh_token={attacker['refresh_token']}".encode(),
+        headers=CROSS_SITE_FORM,
+        cookies=False,
+    )
+    assert "set-cookie" not in response.headers
+    assert app.jar == jar
+    assert (await app.request("GET", "/me")).status_code == 200
+
+
+HOSTILE_JSON = [b"[" * 3000, b'{"a":' * 2000, b"[" * 100_000]
+BODY_ROUTES = [
+    "/auth/login",
+    "/auth/refresh",
+    "/auth/logout",
+    "/auth/passkey/login/options",
+    "/auth/passkey/login",
+    "/auth/passkey/register/options",
+    "/auth/passkey/register",
+    "/auth/passkeys/rename",
+    "/auth/passkeys/delete",
+]
+
+
+async def test_deeply_nested_json_body_is_400_not_500(app: Target) -> None:
+    tokens = await app.login()
+    for route in BODY_ROUTES:
+        for body in HOSTILE_JSON:
+            response = await app.request(
+                "POST",
+                route,
+                content=body,
+                headers={"Content-Type": "application/json", "Origin": app.origin},
+                bearer=tokens["access_token"],
+                cookies=False,
+            )
+            expected = 413 if len(body) > WEB.max_body_bytes else 400
+            assert response.status_code == expected, (route, body[:10], response.text)
+            assert response.json()["error"] in ("invalid_request", "body_too_large")
+
+
+async def test_lone_surrogate_in_the_body_is_400_not_500(app: Target) -> None:
+    tokens = await app.login()
+    bodies = [
+        rb'{"login": "alice", "password": "abc\udc80def"}',
+        rb'{"login": "al\ud800ice", "password": "wonderland"}',
+        '{"login": "alice", "password": "abc\udc80"}'.encode("utf-8", "surrogatepass"),
+        b'{"login": "alice", "password": "\xff\xfe"}',
+        b"login=alice&password=%ED%B2%80",
+        b"login=alice&password=\xed\xb2\x80",
+    ]
+    for route in ("/auth/login", "/auth/passkey/login", "/auth/passkeys/rename"):
+        for body in bodies:
+            media = "application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded"
+            response = await app.request(
+                "POST",
+                route,
+                content=body,
+                headers={"Content-Type": media, "Origin": app.origin},
+                bearer=tokens["access_token"],
+                cookies=False,
+            )
+            assert response.status_code in (400, 401), (route, body, response.text)
+            if b"\\u" in body or b"\xed" in body or b"\xff" in body:
+                assert response.status_code == 400, (route, body)
+
+
+async def test_chunked_body_past_the_limit_is_413(app: Target) -> None:
+    # No Content-Length: only the bytes actually read can enforce the limit.
+    response = await app.request(
+        "POST",
+        "/auth/login",
+        chunks=[b"x" * 8192] * 112,  # 896 KiB
+        headers={"Content-Type": "application/json", "Origin": app.origin},
+    )
+    assert response.status_code == 413, response.text
+    assert response.json() == {"error": "body_too_large"}
+
+
+async def test_chunked_body_within_the_limit_is_read(app: Target) -> None:
+    payload = b'{"login": "alice", "password": "wonderland"}'
+    response = await app.request(
+        "POST",
+        "/auth/login",
+        chunks=[payload[:10], payload[10:]],
+        headers={"Content-Type": "application/json", "Origin": app.origin},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["user_id"] == "u1"
+
+
+async def test_auth_routes_send_the_security_headers(app: Target) -> None:
+    # Clickjacking, MIME sniffing and token-bearing Referer leaks.
+    answers = [
+        await app.request("POST", "/auth/login", json_body={"login": "x", "password": "y"}),
+        await app.request("POST", "/auth/refresh"),
+        await app.request("GET", "/auth/login"),
+    ]
+    for response in answers:
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"
