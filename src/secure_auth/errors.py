@@ -86,13 +86,23 @@ class AuthError(Exception):
     status = 401
 
     def __init__(self, reason: str | None = None, *, public_message: str | None = None) -> None:
-        self.reason = reason or self.code
+        # Reasons quote client input (a passkey's origin, a content type): a
+        # CR/LF in it must not forge a log line, so control characters are
+        # escaped here, once for every log that prints a reason.
+        self.reason = _printable(reason or self.code)
         if public_message is not None:
             self.public_message = public_message
         super().__init__(self.public_message)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, reason={self.reason!r})"
+
+
+def _printable(text: str) -> str:
+    """``text`` with every non-printable character as its escape (``\\r``, ``\\x1b``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class TokenError(AuthError):

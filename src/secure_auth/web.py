@@ -20,9 +20,18 @@ The rules, in short (docs/frameworks.md has the long form):
   ``Origin``, ``Sec-Fetch-Site: same-origin``. No proof, no session (403).
   Login, which sets cookies, is refused only on positive evidence of a
   cross-site request (login CSRF), so non-browser clients still sign in.
+  **Any answer that sets session cookies passes at least that check**: a
+  refresh token taken from the body answers in the body only; cookies come
+  only from a cookie request that passed the CSRF check. Cookies are
+  *deleted* only on a request that proved it is same-origin, so another
+  site cannot sign a user out of the browser either.
+* **Bodies.** At most :attr:`WebConfig.max_body_bytes` (counted on the bytes
+  read, chunked or not: 413 beyond), strict UTF-8, JSON nested at most
+  32 deep, no lone surrogates: anything else is a 400, never a 500.
 * **Cookies.** HttpOnly, Secure, SameSite=Lax, Max-Age = token lifetime.
   The access cookie lives on Path=/ with the ``__Host-`` prefix; the refresh
-  cookie only on the refresh route (Path=/auth/refresh), hence ``__Secure-``.
+  cookie only on the auth routes (Path=/auth: refresh and logout), hence
+  ``__Secure-``.
   ``secure=False`` (plain-http localhost development) drops Secure and the
   prefixes, which browsers only accept over https.
 * **Errors.** The body is ``{"error": "<code>"}`` and nothing else. Every
@@ -81,10 +90,13 @@ from .passkeys import javascript_source
 
 __all__ = [
     "ENDPOINTS",
+    "JSON_MAX_DEPTH",
     "ROUTE_METHODS",
     "SAFE_METHODS",
+    "SECURITY_HEADERS",
     "AuthResult",
     "AuthenticationRequired",
+    "BodyTooLarge",
     "Credential",
     "CsrfRejected",
     "Endpoint",
@@ -104,7 +116,10 @@ __all__ = [
     "client_ip",
     "error_body",
     "error_response",
+    "missing_security_headers",
     "parse_cookies",
+    "parse_json",
+    "passes_csrf",
     "passkey_json",
     "read_token",
     "refresh_cookie",
@@ -135,6 +150,25 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _USER_AGENT_LIMIT = 512
 _LOGIN_LIMIT = 320
 _CREDENTIAL_ID_LIMIT = 1400  # base64url of WebAuthn's 1023-byte maximum
+_REDACTED_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+JSON_MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects an auth route's JSON body may have
+(a passkey response needs 4); checked before parsing."""
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+)
+"""The headers every auth route answers with (a header the answer already has
+wins), and what each adapter's security-headers helper adds to the
+application's own API routes. For HTML pages set your own
+``Content-Security-Policy``; HSTS (``Strict-Transport-Security``) belongs to
+whatever terminates TLS (docs/security.md, "Security headers")."""
 
 
 # -- errors of the HTTP edge ----------------------------------------------------
@@ -158,11 +192,19 @@ class CsrfRejected(AuthError):
 
 
 class InvalidRequest(AuthError):
-    """The request body of an auth route is missing, malformed or too large."""
+    """The request body of an auth route is missing or malformed."""
 
     code = "invalid_request"
     public_message = "The request is malformed."
     status = 400
+
+
+class BodyTooLarge(InvalidRequest):
+    """The body of an auth route is larger than :attr:`WebConfig.max_body_bytes`."""
+
+    code = "body_too_large"
+    public_message = "The request body is too large."
+    status = 413
 
 
 # -- configuration ----------------------------------------------------------------
@@ -398,6 +440,18 @@ class Request:
             client_ip=client_ip,
         )
 
+    def __repr__(self) -> str:
+        # Credentials stay out of logs and tracebacks; the body is only measured.
+        headers = {
+            name: "<redacted>" if name in _REDACTED_HEADERS else value
+            for name, value in self.headers.items()
+        }
+        return (
+            f"Request(method={self.method!r}, path={self.path!r}, scheme={self.scheme!r}, "
+            f"host={self.host!r}, headers={headers!r}, body=<{len(self.body)} bytes>, "
+            f"client_ip={self.client_ip!r})"
+        )
+
     @property
     def cookies(self) -> dict[str, str]:
         return parse_cookies(self.headers.get("cookie"))
@@ -458,12 +512,24 @@ class Response:
     cookies: tuple[SetCookie, ...] = ()
     body: bytes = b""
 
+    def __repr__(self) -> str:
+        # A login's body holds both tokens: only its size is shown.
+        return (
+            f"Response(status={self.status!r}, headers={self.headers!r}, "
+            f"cookies={self.cookies!r}, body=<{len(self.body)} bytes>)"
+        )
+
     def header_list(self) -> list[tuple[str, str]]:
         """Headers with one ``Set-Cookie`` per cookie, in order."""
         return [*self.headers, *(("Set-Cookie", c.header_value()) for c in self.cookies)]
 
     def with_cookies(self, cookies: Iterable[SetCookie]) -> Response:
         return dataclasses.replace(self, cookies=(*self.cookies, *cookies))
+
+    def with_security_headers(self) -> Response:
+        """A copy with the :data:`SECURITY_HEADERS` it lacks."""
+        missing = missing_security_headers(name for name, _ in self.headers)
+        return dataclasses.replace(self, headers=(*self.headers, *missing)) if missing else self
 
     @property
     def content_type(self) -> str | None:
@@ -489,6 +555,47 @@ def _json_response(
 
 
 # -- pure building blocks -----------------------------------------------------------
+
+
+def missing_security_headers(present: Iterable[str]) -> list[tuple[str, str]]:
+    """The :data:`SECURITY_HEADERS` whose names are not in ``present`` (any case)."""
+    names = {name.lower() for name in present}
+    return [(name, value) for name, value in SECURITY_HEADERS if name.lower() not in names]
+
+
+def parse_json(body: bytes, *, max_depth: int = JSON_MAX_DEPTH) -> Any:
+    """Parse an untrusted JSON body without ever raising anything but a 400.
+
+    The body must be strict UTF-8 (no encoded surrogates), nested at most
+    ``max_depth`` deep (checked *before* parsing: the parser recurses) and
+    hold no lone surrogate escapes (``"\\udc80"``), which no UTF-8 text,
+    database driver or password hasher can take. The size is the caller's
+    to bound.
+
+    Raises:
+        InvalidRequest: any of that, or not JSON.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidRequest("body is not UTF-8") from None
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if bracket.group() in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise InvalidRequest(f"JSON nested deeper than {max_depth}")
+        else:
+            depth -= 1
+    try:
+        data = json.loads(text)
+        # A lone surrogate from a \u escape cannot be encoded: one C-speed pass finds it.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest("body holds a lone surrogate") from None
+    except (ValueError, RecursionError):
+        raise InvalidRequest("body is not JSON") from None
+    return data
 
 
 def parse_cookies(header: str | None) -> dict[str, str]:
@@ -574,6 +681,12 @@ def check_csrf(request: Request, config: WebConfig) -> None:
     verdict = _origin_verdict(request, config)
     if verdict != "same":
         raise CsrfRejected(f"cookie-authenticated {request.method} with {verdict} origin")
+
+
+def passes_csrf(request: Request, config: WebConfig) -> bool:
+    """Whether :func:`check_csrf` lets ``request`` through: the one test before
+    an answer deletes cookies (a cross-site page must not sign users out)."""
+    return request.method in SAFE_METHODS or _origin_verdict(request, config) == "same"
 
 
 def check_login_origin(request: Request, config: WebConfig) -> None:
@@ -954,9 +1067,10 @@ class WebAuth:
         # Content-Length, which must be the GET answer's (RFC 9110 8.6).
         head = request.method == "HEAD" and known.method == "GET"
         if request.method != known.method and not head:
-            return self.method_not_allowed(known)
+            return self.method_not_allowed(known).with_security_headers()
         flow: _Flow[Response] = getattr(self, f"_{name}_flow")(request)
-        return (yield from flow)
+        response = yield from flow
+        return response.with_security_headers()
 
     def _resolve_flow(self, request: Request) -> _Flow[AuthResult]:
         source = None
@@ -1009,7 +1123,7 @@ class WebAuth:
 
     def _refresh_flow(self, request: Request) -> _Flow[Response]:
         try:
-            token = self._refresh_token(request)
+            token, from_cookie = self._refresh_token(request)
             if token is None:
                 raise AuthenticationRequired("no refresh token")
             tokens = yield _call(
@@ -1019,8 +1133,10 @@ class WebAuth:
                 ip_address=self.client_ip(request),
             )
         except AuthError as exc:
-            return self._failure_clearing_cookies(exc)
-        return self._tokens_response(tokens)
+            return self._failure_clearing_cookies(exc, request)
+        # A body token answers in the body only: set as cookies, it would let
+        # a cross-site form sign the victim's browser in as the attacker.
+        return self._tokens_response(tokens, cookies=from_cookie)
 
     def _logout_flow(self, request: Request) -> _Flow[Response]:
         try:
@@ -1031,7 +1147,7 @@ class WebAuth:
                 # refresh token names it too (a bearer client sends it in the
                 # body; the cookie reaches this route only if refresh_cookie_path
                 # covers it, e.g. "/auth").
-                refresh = self._refresh_token(request)
+                refresh, _ = self._refresh_token(request)
                 if refresh is not None:
                     tokens = yield _call(
                         self.service.refresh,
@@ -1049,9 +1165,9 @@ class WebAuth:
                 ip_address=self.client_ip(request),
             )
         except AuthError as exc:
-            return self._failure_clearing_cookies(exc)
-        cookies = clear_cookies(self.config) if self.config.accepts_cookie else ()
-        return Response(204, (("Cache-Control", "no-store"),), cookies)
+            return self._failure_clearing_cookies(exc, request)
+        clear = self.config.accepts_cookie and passes_csrf(request, self.config)
+        return Response(204, (("Cache-Control", "no-store"),), clear_cookies(self.config) if clear else ())
 
     # -- passkey flows ------------------------------------------------------------
 
@@ -1196,12 +1312,17 @@ class WebAuth:
             request.client_ip, request.headers.get("x-forwarded-for"), self.config.trusted_proxies
         )
 
-    def _failure_clearing_cookies(self, exc: AuthError) -> Response:
+    def _failure_clearing_cookies(self, exc: AuthError, request: Request) -> Response:
         """An error; a credential the server refused (401) is also deleted from
-        the browser. Not on 403 (a cross-site page must not log users out) nor
-        on 5xx (an outage does not make the cookies bad)."""
+        the browser, if the request proved it is same-origin. Not on 403 nor on
+        a cross-site or unproven request (another site must not sign users
+        out), nor on 5xx (an outage does not make the cookies bad)."""
         response = self.error_response(exc)
-        if response.status == 401 and self.config.accepts_cookie:
+        if (
+            response.status == 401
+            and self.config.accepts_cookie
+            and passes_csrf(request, self.config)
+        ):
             response = response.with_cookies(clear_cookies(self.config))
         return response
 
@@ -1241,7 +1362,7 @@ class WebAuth:
         logger.debug("passkey request refused: %s (%s)", exc.code, exc.reason)
         return _json_response(status, {"error": exc.code})
 
-    def _tokens_response(self, tokens: AuthTokens) -> Response:
+    def _tokens_response(self, tokens: AuthTokens, *, cookies: bool = True) -> Response:
         now = self._clock()
         payload: dict[str, Any] = {
             "user_id": tokens.user_id,
@@ -1254,7 +1375,7 @@ class WebAuth:
             payload["access_token"] = tokens.access_token
             payload["refresh_token"] = tokens.refresh_token
         response = _json_response(200, payload)
-        if self.config.accepts_cookie:
+        if cookies and self.config.accepts_cookie:
             response = response.with_cookies(
                 (
                     access_cookie(tokens, self.config, now=now),
@@ -1263,22 +1384,23 @@ class WebAuth:
             )
         return response
 
-    def _refresh_token(self, request: Request) -> str | None:
-        """From the body (bearer clients: CSRF-proof, the page must know it)
-        or else from the refresh cookie (after the CSRF check).
+    def _refresh_token(self, request: Request) -> tuple[str | None, bool]:
+        """(token, came from the cookie): from the body (bearer clients: the
+        page must know it) or else from the refresh cookie (after the CSRF
+        check). Only a cookie token may be answered with cookies.
 
         Raises:
             InvalidRequest: malformed body. CsrfRejected: cross-site cookie.
         """
         token = self._body_refresh_token(request)
         if token is not None:
-            return token
+            return token, False
         if self.config.accepts_cookie:
             cookie = request.cookies.get(self.config.refresh_cookie_name)
             if cookie:
                 check_csrf(request, self.config)
-                return cookie
-        return None
+                return cookie, True
+        return None, False
 
     def _body_refresh_token(self, request: Request) -> str | None:
         if not self.config.accepts_bearer or not request.body:
@@ -1311,26 +1433,27 @@ class WebAuth:
         """
         body = request.body
         if len(body) > self.config.max_body_bytes:
-            raise InvalidRequest("body too large")
+            raise BodyTooLarge("body too large")
         if not body:
             return {}
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == "application/json" or media.endswith("+json"):
-            try:
-                data = json.loads(body)
-            except (ValueError, UnicodeDecodeError):
-                raise InvalidRequest("body is not JSON") from None
+            data = parse_json(body)
             if not isinstance(data, dict):
                 raise InvalidRequest("body is not a JSON object")
             return data
         if media == "application/x-www-form-urlencoded":
             try:
                 pairs = parse_qsl(
-                    body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
+                    body.decode("utf-8"),
+                    keep_blank_values=True,
+                    strict_parsing=False,
+                    errors="strict",  # %ED%B2%80 (a surrogate) is not text
+                    max_num_fields=20,
                 )
             except (UnicodeDecodeError, ValueError):
-                raise InvalidRequest("form is not UTF-8") from None
-            return dict(pairs[:20])
+                raise InvalidRequest("form is not UTF-8 text") from None
+            return dict(pairs)
         raise InvalidRequest(f"unsupported content type {media[:60]!r}")
 
 

@@ -266,13 +266,20 @@ async def test_malformed_login_is_400(app: Target) -> None:
         (b"[1, 2]", "application/json"),
         (b'{"login": 5, "password": "x"}', "application/json"),
         (b"<xml/>", "application/xml"),
-        (b"x" * (WEB.max_body_bytes + 1), "application/json"),
     ]:
         response = await app.request(
             "POST", "/auth/login", content=content, headers={"Content-Type": media}
         )
         assert response.status_code == 400, content[:20]
         assert response.json() == {"error": "invalid_request"}
+    response = await app.request(
+        "POST",
+        "/auth/login",
+        content=b"x" * (WEB.max_body_bytes + 1),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json() == {"error": "body_too_large"}
 
 
 async def test_wrong_method_on_an_auth_route_is_405(app: Target) -> None:
@@ -873,7 +880,8 @@ async def test_deeply_nested_json_body_is_400_not_500(app: Target) -> None:
                 route,
                 content=body,
                 headers={"Content-Type": "application/json", "Origin": app.origin},
-                bearer=tokens["access_token"],
+                # A session where the route needs one, so the body is read.
+                bearer=tokens["access_token"] if "register" in route or "/passkeys/" in route else None,
                 cookies=False,
             )
             expected = 413 if len(body) > WEB.max_body_bytes else 400

@@ -79,17 +79,20 @@ def request_from_scope(scope: Scope, body: bytes = b"") -> Request:
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
-    """The request body, keeping at most ``limit + 1`` bytes (more is refused later)."""
+    """At most ``limit + 1`` bytes of the request body (more is refused later, 413).
+
+    Counts the bytes actually received, whatever ``Content-Length`` says or
+    whether the body is chunked, and stops reading past the limit.
+    """
     chunks: list[bytes] = []
     size = 0
-    while True:
+    while size <= limit:
         message = await receive()
         if message["type"] != "http.request":
             break  # http.disconnect
-        chunk = message.get("body", b"")
-        if size <= limit:
-            chunks.append(chunk[: limit + 1 - size])
-            size += len(chunk)
+        chunk = message.get("body", b"")[: limit + 1 - size]
+        chunks.append(chunk)
+        size += len(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)

@@ -64,15 +64,39 @@ def request_from_environ(environ: WSGIEnvironment, body: bytes = b"") -> Request
 
 
 def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
-    """At most ``limit + 1`` bytes of the body, by ``CONTENT_LENGTH`` (more is refused later)."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length <= 0:
+    """At most ``limit + 1`` bytes of the body (more is refused later, 413).
+
+    With ``CONTENT_LENGTH``, reads up to it. Without (a chunked body), reads
+    until the end of input when the server says the input ends there
+    (``wsgi.input_terminated``, as Gunicorn and Werkzeug do) or the request
+    is ``Transfer-Encoding: chunked`` (the server has decoded it). Either way
+    only the bytes actually read are counted, and reading stops past the limit.
+    """
+    stream = environ.get("wsgi.input")
+    if stream is None:
         return b""
-    data: bytes = environ["wsgi.input"].read(min(length, limit + 1))
-    return data
+    raw_length = environ.get("CONTENT_LENGTH")
+    if raw_length:
+        try:
+            length = int(raw_length)
+        except ValueError:
+            return b""
+        want = min(length, limit + 1)
+    elif environ.get("wsgi.input_terminated") or "chunked" in str(
+        environ.get("HTTP_TRANSFER_ENCODING", "")
+    ).lower():
+        want = limit + 1
+    else:
+        return b""
+    chunks: list[bytes] = []
+    size = 0
+    while size < want:
+        chunk: bytes = stream.read(want - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def start_response_for(start_response: StartResponse, response: Response) -> list[bytes]:

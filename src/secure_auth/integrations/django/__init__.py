@@ -65,6 +65,7 @@ from ...web import (
     WebAuth,
     WebConfig,
 )
+from ..wsgi import read_body as read_wsgi_body
 
 __all__ = [
     "LoginRequiredMixin",
@@ -140,11 +141,12 @@ class SecureAuth:
 
     def handle(self, endpoint: Endpoint, request: HttpRequest) -> HttpResponse:
         """Answer an auth route (blocking)."""
-        return to_django(self.web.handle_sync(endpoint, _request(request, request.body)))
+        body = _read_body(request, self.config.max_body_bytes)
+        return to_django(self.web.handle_sync(endpoint, _request(request, body)))
 
     async def ahandle(self, endpoint: Endpoint, request: HttpRequest) -> HttpResponse:
         """Answer an auth route (async)."""
-        web_request = _request(request, request.body)
+        web_request = _request(request, _read_body(request, self.config.max_body_bytes))
         if self.async_web is not None:
             response = await self.async_web.handle(endpoint, web_request)
         else:
@@ -264,6 +266,18 @@ def _request(request: HttpRequest, body: bytes = b"") -> Request:
         body=body,
         client_ip=request.META.get("REMOTE_ADDR") or None,
     )
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the body, counted as read (413 past the limit).
+
+    A chunked body under WSGI has no ``CONTENT_LENGTH``, which Django reads
+    as empty: it is read from the server's (decoded) input instead.
+    """
+    meta = request.META
+    if "wsgi.input" in meta and not meta.get("CONTENT_LENGTH"):
+        return read_wsgi_body(meta, limit)
+    return request.read(limit + 1)
 
 
 def _attach(request: HttpRequest, result: AuthResult) -> None:
