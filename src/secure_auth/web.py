@@ -1070,7 +1070,8 @@ class WebAuth:
             return self.method_not_allowed(known).with_security_headers()
         flow: _Flow[Response] = getattr(self, f"_{name}_flow")(request)
         response = yield from flow
-        return response.with_security_headers()
+        # The module is a script, not a document: the page's own CSP governs it.
+        return response if name == "passkeys_js" else response.with_security_headers()
 
     def _resolve_flow(self, request: Request) -> _Flow[AuthResult]:
         source = None

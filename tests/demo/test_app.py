@@ -579,3 +579,54 @@ def test_relative_time() -> None:
 
 def test_origin_constant_matches_the_default_settings() -> None:
     assert DemoSettings().url == ORIGIN
+
+
+# -- attacks on the demo (issue 11) --------------------------------------------------
+
+
+async def test_cross_site_sign_out_via_empty_form_post_clears_no_cookie(
+    client: httpx.AsyncClient, make_client: ClientFactory
+) -> None:
+    await sign_up(client)
+    # What the browser sends for another site's auto-submitted form: Lax
+    # cookies stay home, the Origin (or Sec-Fetch-Site) says cross-site.
+    forger = make_client()
+    for headers in ({"origin": EVIL}, {"origin": "null"}, {"sec-fetch-site": "cross-site"}):
+        if "origin" not in headers:
+            forger.headers.pop("origin", None)
+        response = await forger.post("/auth/signout", headers=headers)
+        assert "set-cookie" not in response.headers, headers
+        assert response.status_code == 403
+    assert (await client.get("/account")).status_code == 200
+
+
+async def test_chunked_form_past_the_body_limit_is_413(client: httpx.AsyncClient) -> None:
+    # 900 KiB without Content-Length: only counting the bytes read stops it.
+    async def chunks() -> Any:
+        yield b"login=alice&password="
+        for _ in range(112):
+            yield b"x" * 8192
+
+    response = await client.post(
+        "/signin",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+
+
+async def test_lone_surrogate_login_is_400_not_500(client: httpx.AsyncClient) -> None:
+    for body in (
+        rb'{"login": "al\udc80ice", "password": "secret-password"}',
+        rb'{"login": "alice", "password": "abc\udc80def"}',
+    ):
+        response = await client.post(
+            "/auth/login", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400, response.text
+        assert response.json() == {"error": "invalid_request"}
+    for form in (b"login=al%ED%B2%80ice&password=secret-password", b"login=\xed\xb2\x80"):
+        response = await client.post(
+            "/signin", content=form, headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+        assert response.status_code == 400, response.text

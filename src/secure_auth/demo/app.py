@@ -24,6 +24,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
+from urllib.parse import parse_qsl
 
 import jinja2
 from starlette.applications import Starlette
@@ -59,6 +60,7 @@ from secure_auth.web import (
     access_cookie,
     check_login_origin,
     clear_cookies,
+    passes_csrf,
     refresh_cookie,
 )
 
@@ -277,6 +279,7 @@ class Demo:
 
     def error_page(self, request: Request, status: int, message: str) -> Response:
         titles = {
+            400: "Request not understood",
             403: "Request refused",
             404: "Page not found",
             405: "Not allowed",
@@ -295,6 +298,7 @@ class Demo:
         message = {
             404: "There is no page at this address.",
             405: "This address does not accept that kind of request.",
+            400: "The form could not be read. Please try again.",
             413: "The form sent too much data.",
         }.get(status, "Something went wrong. Please try again.")
         return self.error_page(request, status, message)
@@ -328,11 +332,26 @@ class Demo:
         )
 
     async def form(self, request: Request) -> FormData:
-        """The posted form; small, and never a file upload."""
+        """The posted url-encoded form: at most 64 KiB *as read* (chunked or
+        not; 413 past it), strict UTF-8 text (400), at most 20 fields."""
         length = request.headers.get("content-length") or "0"
         if not length.isdigit() or int(length) > _BODY_LIMIT:
             raise HTTPException(413)
-        return await request.form(max_files=0, max_fields=20)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _BODY_LIMIT:
+                raise HTTPException(413)
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if body and media != "application/x-www-form-urlencoded":
+            raise HTTPException(400)
+        try:
+            pairs = parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=20
+            )
+        except ValueError:  # not UTF-8 text (UnicodeDecodeError), or too many fields
+            raise HTTPException(400) from None
+        return FormData(pairs)
 
     async def visitor(self, request: Request) -> Visitor | AuthError | None:
         """The signed-in user, the reason there is none, or ``None`` (no cookie).
@@ -521,7 +540,12 @@ class Demo:
         """The form twin of the integration's ``POST /auth/logout``, run through
         the same flow: it ends the session named by the access cookie or, once
         that has expired, by the refresh cookie, and clears both cookies."""
-        answer = await self.auth.web.handle("logout", request_from_scope(request.scope))
+        web_request = request_from_scope(request.scope)
+        if not passes_csrf(web_request, self.web_config):
+            # Another site's form: no session to end (Lax cookies stay home),
+            # and its answer must not delete the user's cookies either.
+            return self.error_page(request, 403, text.error_text("csrf_rejected"))
+        answer = await self.auth.web.handle("logout", web_request)
         if answer.status == 403:
             return self.error_page(request, 403, text.error_text("csrf_rejected"))
         if answer.status >= 500:
