@@ -682,3 +682,42 @@ def test_passkey_secrets_stay_out_of_logs_and_error_bodies(
         assert secret not in logged
         for response in failures:
             assert secret.encode() not in response.body
+
+
+# -- secrets out of reprs, control characters out of logs (issue 11) --------------
+
+
+def test_cookie_and_authorization_stay_out_of_the_request_repr() -> None:
+    request = req(
+        "POST",
+        {"Cookie": "__Host-access_token=tok-cookie", "Authorization": "Bearer tok-bearer"},
+        body=b'{"refresh_token": "tok-body"}',
+    )
+    text = repr(request)
+    for secret in ("tok-cookie", "tok-bearer", "tok-body"):
+        assert secret not in text
+    assert "<redacted>" in text and "app.example" in text
+
+
+def test_tokens_of_a_login_response_stay_out_of_its_repr(keypair: tuple[bytes, bytes]) -> None:
+    service = SyncAuthService(*keypair, MemoryStore(), config=CHEAP)
+    user = service.register_user({"id": "u1", "password": "pw-pw-pw-pw"})
+    web = WebAuth(service, get_user=lambda login: user)
+    response = web.handle_sync(
+        "login",
+        req(
+            "POST",
+            {"Content-Type": "application/json"},
+            body=b'{"login": "u1", "password": "pw-pw-pw-pw"}',
+        ),
+    )
+    body = json.loads(response.body)
+    text = repr(response)
+    assert body["access_token"] not in text and body["refresh_token"] not in text
+    assert f"<{len(response.body)} bytes>" in text
+
+
+def test_crlf_in_a_reason_cannot_forge_a_log_line() -> None:
+    exc = PasskeyError("origin 'https://evil\r\n2026-01-01 INFO admin signed in\x1b[0m' refused")
+    assert "\r" not in exc.reason and "\n" not in exc.reason and "\x1b" not in exc.reason
+    assert "\\r\\n2026-01-01 INFO admin signed in" in exc.reason

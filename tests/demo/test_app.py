@@ -630,3 +630,18 @@ async def test_lone_surrogate_login_is_400_not_500(client: httpx.AsyncClient) ->
             "/signin", content=form, headers={"content-type": "application/x-www-form-urlencoded"}
         )
         assert response.status_code == 400, response.text
+
+
+async def test_password_guessing_on_the_sign_in_form_is_throttled(
+    make_client: ClientFactory,
+) -> None:
+    await sign_up(make_client())
+    guesser = make_client()
+    statuses = []
+    for attempt in range(6):
+        response = await guesser.post(
+            "/signin", data={"login": "alice", "password": f"guess {attempt}"}
+        )
+        statuses.append(response.status_code)
+    assert statuses == [401] * 5 + [429]
+    assert "Too many" in response.text or "about" in response.text

@@ -952,3 +952,19 @@ async def test_auth_routes_send_the_security_headers(app: Target) -> None:
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "no-referrer"
         assert response.headers["cache-control"] == "no-store"
+
+
+async def test_crlf_in_client_data_origin_cannot_forge_a_log_line(
+    app: Target, authenticator: SoftAuthenticator, caplog: pytest.LogCaptureFixture
+) -> None:
+    await app.login()
+    await add_passkey(app, authenticator)
+    forged = "https://evil.example\r\n2026-12-04 INFO secure_auth admin signed in"
+    assertion = await passkey_assertion(app, authenticator, origin=forged)
+    caplog.set_level(logging.DEBUG, logger="secure_auth")
+    response = await app.request("POST", "/auth/passkey/login", json_body=assertion)
+    assert response.status_code == 401
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("secure_auth")]
+    assert any("evil.example" in line for line in lines)  # the reason was logged...
+    for line in lines:
+        assert "\r" not in line and "\n" not in line, line  # ...on one line
