@@ -137,3 +137,28 @@ def test_hash_concurrency_is_bounded_across_threads() -> None:
     for t in threads:
         t.join()
     assert peak == 2
+
+
+def test_lone_surrogate_password_is_a_policy_error_not_a_crash_in_argon2() -> None:
+    # "abc\udc80def" cannot be encoded as UTF-8: Argon2 used to raise
+    # UnicodeEncodeError (a 500 at the HTTP edge).
+    hasher = PasswordHasher(CHEAP)
+    stored = hasher.hash("abcdef")
+    for password in ("abc\udc80def", "\ud800", "ok\udfff"):
+        with pytest.raises(PasswordPolicyError) as caught:
+            normalize_password(password)
+        assert caught.value.reason == "password is not valid Unicode text"
+        with pytest.raises(PasswordPolicyError):
+            hasher.hash(password)
+    assert hasher.verify(stored, hasher.normalize("abc\U0001f600def")) is False  # pairs are fine
+
+
+def test_lone_surrogate_password_at_login_is_refused_before_argon2(
+    keypair: tuple[bytes, bytes],
+) -> None:
+    from secure_auth import MemoryStore, SyncAuthService
+
+    service = SyncAuthService(*keypair, MemoryStore(), config=CHEAP)
+    user = service.register_user({"id": "u1", "password": "wonderland"})
+    with pytest.raises(PasswordPolicyError):
+        service.login(user, "wonder\udc80land", ip_address="203.0.113.1")

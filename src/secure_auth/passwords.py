@@ -27,12 +27,21 @@ def normalize_password(password: object, *, max_length: int = 1024) -> str:
     """NFKC-normalise and check the policy.
 
     Raises:
-        PasswordPolicyError: not a string, empty, or longer than ``max_length``.
+        PasswordPolicyError: not a string (or one with a lone surrogate, which
+            is not text), empty, or longer than ``max_length``.
     """
     if not isinstance(password, str):
         raise PasswordPolicyError(
             "password is not a string", public_message="The password must be text."
         )
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\udc80", from a JSON escape): not text, and
+        # Argon2 (which hashes the UTF-8 bytes) could not take it.
+        raise PasswordPolicyError(
+            "password is not valid Unicode text", public_message="The password must be text."
+        ) from None
     normalized = unicodedata.normalize("NFKC", password)
     if not normalized:
         raise PasswordPolicyError(
