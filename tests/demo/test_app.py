@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import os
 import re
 import sqlite3
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from passkeys.softauthn import SoftAuthenticator
@@ -645,3 +648,79 @@ async def test_password_guessing_on_the_sign_in_form_is_throttled(
         statuses.append(response.status_code)
     assert statuses == [401] * 5 + [429]
     assert "Too many" in response.text or "about" in response.text
+
+
+DOCUMENTED = {200, 204, 303, 400, 401, 403, 404, 405, 413, 429, 503}
+DEMO_POSTS = [
+    "/signin",
+    "/signup",
+    "/auth/signout",
+    "/account/password",
+    "/account/sessions/revoke",
+    "/account/sessions/revoke-all",
+    "/account/passkeys/rename",
+    "/account/passkeys/delete",
+    "/auth/login",
+    "/auth/refresh",
+    "/auth/logout",
+    "/auth/passkey/login/options",
+    "/auth/passkey/login",
+    "/auth/passkey/register/options",
+    "/auth/passkey/register",
+    "/auth/passkeys/rename",
+    "/auth/passkeys/delete",
+]
+
+
+@st.composite
+def demo_bodies(draw: st.DrawFn) -> bytes:
+    kind = draw(st.sampled_from(["bytes", "form", "json", "nested", "escapes"]))
+    if kind == "bytes":
+        return draw(st.binary(max_size=400))
+    if kind == "form":
+        names = st.sampled_from(
+            ["login", "password", "next", "current_password", "new_password", "session_id",
+             "credential_id", "label"]
+        )
+        values = st.text(max_size=40) | st.binary(max_size=20).map(lambda b: b.decode("latin-1"))
+        pairs = draw(st.lists(st.tuples(names, values), max_size=25))
+        return "&".join(f"{n}={v}" for n, v in pairs).encode("utf-8", "surrogatepass")
+    if kind == "json":
+        return json.dumps(draw(st.dictionaries(st.text(max_size=8), st.text(max_size=20)))).encode()
+    if kind == "nested":
+        return draw(st.sampled_from([b"[", b'{"a":'])) * draw(st.sampled_from([40, 1200, 3000]))
+    return rb'{"login": "al\udc80ice", "password": "x\ud800"}'
+
+
+@settings(
+    max_examples=int(os.environ.get("SECURE_AUTH_FUZZ_EXAMPLES", "80")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    database=None,
+)
+@example(route="/signin", body=b"login=\xed\xb2\x80&password=x", media="form")
+@example(route="/auth/login", body=rb'{"login":"al\udc80ice","password":"x"}', media="json")
+@example(route="/auth/passkey/login", body=b"[" * 3000, media="json")
+@given(
+    route=st.sampled_from(DEMO_POSTS),
+    body=demo_bodies(),
+    media=st.sampled_from(["form", "json", "text", "multipart", "none"]),
+)
+async def test_hostile_bodies_on_every_demo_route_get_only_documented_statuses(
+    client: httpx.AsyncClient, route: str, body: bytes, media: str
+) -> None:
+    if "access_token" not in client.cookies:
+        await client.post(
+            "/signup", data={"login": f"fuzz{len(client.cookies)}", "password": PASSWORD}
+        )
+        if "access_token" not in client.cookies:
+            await client.post("/signin", data={"login": "fuzz0", "password": PASSWORD})
+    content_type = {
+        "form": "application/x-www-form-urlencoded",
+        "json": "application/json",
+        "text": "text/plain",
+        "multipart": "multipart/form-data; boundary=zz",
+    }.get(media)
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.post(route, content=body, headers=headers)
+    assert response.status_code in DOCUMENTED, (route, body[:80], response.status_code)
