@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from secure_auth import AuthService, SQLiteStore, write_keypair
-from secure_auth.integrations.aiohttp import SecureAuth, get_session
+from secure_auth.integrations.aiohttp import SecureAuth, get_session, security_headers
 
 # The application's own users (secure-auth never touches them). "password" is
 # the stored Argon2id hash of "wonderland", as hash_password() returns it.
@@ -46,6 +46,8 @@ def init_app(argv: list[str] | None = None) -> web.Application:
     auth = SecureAuth(service, get_user=USERS.get)
     app = web.Application()
     auth.setup(app)  # middleware + POST /auth/login, /auth/refresh, /auth/logout
+    # nosniff, X-Frame-Options/CSP frame-ancestors, Referrer-Policy, no-store
+    app.on_response_prepare.append(security_headers)
     app.router.add_get("/me", auth.require_session(me))
     app.router.add_get("/", home)
     return app

@@ -45,7 +45,11 @@ settings.configure(
     SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "development-only"),
     ALLOWED_HOSTS=["127.0.0.1", "localhost"],
     ROOT_URLCONF=__name__,
-    MIDDLEWARE=["secure_auth.integrations.django.SecureAuthMiddleware"],
+    MIDDLEWARE=[
+        # nosniff, X-Frame-Options/CSP frame-ancestors, Referrer-Policy, no-store
+        "secure_auth.integrations.django.SecurityHeadersMiddleware",
+        "secure_auth.integrations.django.SecureAuthMiddleware",
+    ],
     SECURE_AUTH={"STORE": "secure_auth.MemoryStore", "GET_USER": f"{__name__}.get_user"},
 )
 django.setup()

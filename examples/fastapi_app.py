@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI
 
 from secure_auth import AuthService, SessionInfo, SQLiteStore, write_keypair
-from secure_auth.integrations.starlette import SecureAuth
+from secure_auth.integrations.starlette import SecureAuth, SecurityHeadersMiddleware
 
 if not os.environ.get("JWT_PRIVATE_KEY") and not Path(".secure-auth/private.pem").exists():
     write_keypair(".secure-auth")  # development only: provision real keys in production
@@ -40,6 +40,8 @@ auth = SecureAuth(
     AuthService(session_store=SQLiteStore(".secure-auth/sessions.db")), get_user=get_user
 )
 app = FastAPI()
+# nosniff, X-Frame-Options/CSP frame-ancestors, Referrer-Policy, no-store
+app.add_middleware(SecurityHeadersMiddleware)
 auth.init_app(app)  # POST /auth/login, /auth/refresh, /auth/logout + error handler
 
 Session = Annotated[SessionInfo, Depends(auth.require_session)]  # 401/403/503 otherwise

@@ -17,7 +17,12 @@ from pathlib import Path
 from flask import Flask, g
 
 from secure_auth import SQLiteStore, SyncAuthService, write_keypair
-from secure_auth.integrations.flask import SecureAuth, current_session, login_required
+from secure_auth.integrations.flask import (
+    SecureAuth,
+    current_session,
+    login_required,
+    security_headers,
+)
 
 if not os.environ.get("JWT_PRIVATE_KEY") and not Path(".secure-auth/private.pem").exists():
     write_keypair(".secure-auth")  # development only: provision real keys in production
@@ -33,6 +38,8 @@ ALICE_HASH = (
 USERS = {"alice": {"id": "1", "password": ALICE_HASH}}
 
 app = Flask(__name__)
+# nosniff, X-Frame-Options/CSP frame-ancestors, Referrer-Policy, no-store
+app.after_request(security_headers)
 # g.auth_session on every request; POST /auth/login, /auth/refresh, /auth/logout
 SecureAuth(app, service=service, get_user=USERS.get)
 

@@ -48,7 +48,11 @@ async def home(request: Request) -> JSONResponse:
     return JSONResponse({"hello": session.user_id if session else "stranger"})
 
 
-app = Starlette(routes=[Route("/me", auth.login_required(me)), Route("/", home)])
+app = Starlette(
+    routes=[Route("/me", auth.login_required(me)), Route("/", home)],
+    # nosniff, X-Frame-Options/CSP frame-ancestors, Referrer-Policy, no-store
+    middleware=[auth.security_headers()],
+)
 auth.init_app(app)  # POST /auth/login, /auth/refresh, /auth/logout + error handler
 
 if __name__ == "__main__":

@@ -1168,7 +1168,9 @@ class WebAuth:
         except AuthError as exc:
             return self._failure_clearing_cookies(exc, request)
         clear = self.config.accepts_cookie and passes_csrf(request, self.config)
-        return Response(204, (("Cache-Control", "no-store"),), clear_cookies(self.config) if clear else ())
+        return Response(
+            204, (("Cache-Control", "no-store"),), clear_cookies(self.config) if clear else ()
+        )
 
     # -- passkey flows ------------------------------------------------------------
 

@@ -679,8 +679,16 @@ def demo_bodies(draw: st.DrawFn) -> bytes:
         return draw(st.binary(max_size=400))
     if kind == "form":
         names = st.sampled_from(
-            ["login", "password", "next", "current_password", "new_password", "session_id",
-             "credential_id", "label"]
+            [
+                "login",
+                "password",
+                "next",
+                "current_password",
+                "new_password",
+                "session_id",
+                "credential_id",
+                "label",
+            ]
         )
         values = st.text(max_size=40) | st.binary(max_size=20).map(lambda b: b.decode("latin-1"))
         pairs = draw(st.lists(st.tuples(names, values), max_size=25))

@@ -211,9 +211,7 @@ def _framework_samples(keypair: tuple[bytes, bytes], store: Any, config: Any) ->
     return samples
 
 
-def test_no_public_object_repr_leaks_a_secret(
-    keypair: tuple[bytes, bytes], tmp_path: Path
-) -> None:
+def test_no_public_object_repr_leaks_a_secret(keypair: tuple[bytes, bytes], tmp_path: Path) -> None:
     samples, secrets = scenario(keypair, tmp_path)
     missing = public_classes() - {type(s) for s in samples}
     assert not missing, f"add a sample of {sorted(c.__qualname__ for c in missing)}"

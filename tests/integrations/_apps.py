@@ -7,7 +7,8 @@ Every app has:
   ``get_user_name`` wired in;
 * ``GET`` and ``POST /me``: session required, answers
   ``{"user_id", "session_id", "auth_method"}``;
-* ``GET /maybe``: session optional, answers ``{"user_id": ... or null}``.
+* ``GET /maybe``: session optional, answers ``{"user_id": ... or null}``;
+* the adapter's security-headers helper on every route.
 
 ``build(name, env)`` is an async context manager yielding a :class:`Target`:
 a client that talks HTTP to the app (in process through httpx's ASGI/WSGI
@@ -258,7 +259,7 @@ def _starlette(env: Env) -> Any:
             Route("/me", auth.login_required(me), methods=["GET", "POST"]),
             Route("/maybe", maybe),
         ],
-        middleware=[auth.middleware()],
+        middleware=[auth.middleware(), auth.security_headers()],
     )
     auth.init_app(app)
     return app
@@ -268,7 +269,7 @@ def _fastapi(env: Env) -> Any:
     from fastapi import Depends, FastAPI
 
     from secure_auth import SessionInfo
-    from secure_auth.integrations.starlette import SecureAuth
+    from secure_auth.integrations.starlette import SecureAuth, SecurityHeadersMiddleware
 
     auth = SecureAuth(
         env.async_service(),
@@ -277,6 +278,7 @@ def _fastapi(env: Env) -> Any:
         config=env.web,
     )
     app = FastAPI()
+    app.add_middleware(SecurityHeadersMiddleware)
     auth.init_app(app)
 
     @app.api_route("/me", methods=["GET", "POST"])
@@ -293,9 +295,15 @@ def _fastapi(env: Env) -> Any:
 def _flask(env: Env) -> Any:
     from flask import Flask, g
 
-    from secure_auth.integrations.flask import SecureAuth, current_session, login_required
+    from secure_auth.integrations.flask import (
+        SecureAuth,
+        current_session,
+        login_required,
+        security_headers,
+    )
 
     app = Flask(__name__)
+    app.after_request(security_headers)
     SecureAuth(
         app,
         service=env.sync_service(),
@@ -326,7 +334,10 @@ def _django_settings() -> None:
             SECRET_KEY="tests-only",
             ALLOWED_HOSTS=["testserver", "127.0.0.1", "localhost"],
             ROOT_URLCONF="_django_urls",
-            MIDDLEWARE=["secure_auth.integrations.django.SecureAuthMiddleware"],
+            MIDDLEWARE=[
+                "secure_auth.integrations.django.SecurityHeadersMiddleware",
+                "secure_auth.integrations.django.SecureAuthMiddleware",
+            ],
             INSTALLED_APPS=[],
             USE_TZ=True,
         )
@@ -366,7 +377,7 @@ async def _aiohttp(env: Env) -> AsyncIterator[Target]:
     from aiohttp import web
     from aiohttp.test_utils import TestServer
 
-    from secure_auth.integrations.aiohttp import SecureAuth, get_session
+    from secure_auth.integrations.aiohttp import SecureAuth, get_session, security_headers
 
     auth = SecureAuth(
         env.async_service(),
@@ -376,6 +387,7 @@ async def _aiohttp(env: Env) -> AsyncIterator[Target]:
     )
     app = web.Application()
     auth.setup(app)
+    app.on_response_prepare.append(security_headers)
 
     @auth.require_session
     async def me(request: web.Request) -> web.Response:
@@ -399,7 +411,7 @@ async def _aiohttp(env: Env) -> AsyncIterator[Target]:
 
 
 def _plain_asgi(env: Env) -> Any:
-    from secure_auth.integrations.asgi import SecureAuthMiddleware
+    from secure_auth.integrations.asgi import SecureAuthMiddleware, SecurityHeadersMiddleware
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         body = scope["auth_session"]
@@ -414,18 +426,20 @@ def _plain_asgi(env: Env) -> Any:
         )
         await send({"type": "http.response.body", "body": data})
 
-    return SecureAuthMiddleware(
-        app,
-        env.async_service(),
-        config=env.web,
-        get_user=env.get_user,
-        get_user_name=env.get_user_name,
-        required=lambda path: path != "/maybe",
+    return SecurityHeadersMiddleware(
+        SecureAuthMiddleware(
+            app,
+            env.async_service(),
+            config=env.web,
+            get_user=env.get_user,
+            get_user_name=env.get_user_name,
+            required=lambda path: path != "/maybe",
+        )
     )
 
 
 def _plain_wsgi(env: Env) -> Any:
-    from secure_auth.integrations.wsgi import SecureAuthMiddleware
+    from secure_auth.integrations.wsgi import SecureAuthMiddleware, SecurityHeadersMiddleware
 
     def app(environ: Any, start_response: Any) -> list[bytes]:
         session = environ["secure_auth.session"]
@@ -433,13 +447,15 @@ def _plain_wsgi(env: Env) -> Any:
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(payload).encode()]
 
-    return SecureAuthMiddleware(
-        app,
-        env.sync_service(),
-        config=env.web,
-        get_user=env.get_user,
-        get_user_name=env.get_user_name,
-        required=lambda path: path != "/maybe",
+    return SecurityHeadersMiddleware(
+        SecureAuthMiddleware(
+            app,
+            env.sync_service(),
+            config=env.web,
+            get_user=env.get_user,
+            get_user_name=env.get_user_name,
+            required=lambda path: path != "/maybe",
+        )
     )
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _apps import ADAPTERS, NEEDS, Env, Target, build, parse_set_cookie, require
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from _apps import ADAPTERS, NEEDS, Env, Target, build, parse_set_cookie, require
 
 from conftest import CHEAP, Clock
 from passkeys.softauthn import SoftAuthenticator
@@ -834,9 +834,7 @@ async def test_cross_site_sign_out_via_empty_form_post_clears_no_cookie(app: Tar
     jar = dict(app.jar)
     for route in ("/auth/refresh", "/auth/logout"):
         for headers in (CROSS_SITE_FORM, {"Origin": EVIL}, {"Sec-Fetch-Site": "cross-site"}):
-            response = await app.request(
-                "POST", route, content=b"", headers=headers, cookies=False
-            )
+            response = await app.request("POST", route, content=b"", headers=headers, cookies=False)
             assert response.status_code in (401, 403), (route, response.status_code)
             assert "set-cookie" not in response.headers, (route, headers)
     assert app.jar == jar
@@ -884,7 +882,9 @@ async def test_deeply_nested_json_body_is_400_not_500(app: Target) -> None:
                 content=body,
                 headers={"Content-Type": "application/json", "Origin": app.origin},
                 # A session where the route needs one, so the body is read.
-                bearer=tokens["access_token"] if "register" in route or "/passkeys/" in route else None,
+                bearer=tokens["access_token"]
+                if "register" in route or "/passkeys/" in route
+                else None,
                 cookies=False,
             )
             expected = 413 if len(body) > WEB.max_body_bytes else 400
@@ -904,7 +904,9 @@ async def test_lone_surrogate_in_the_body_is_400_not_500(app: Target) -> None:
     ]
     for route in ("/auth/login", "/auth/passkey/login", "/auth/passkeys/rename"):
         for body in bodies:
-            media = "application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded"
+            media = (
+                "application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded"
+            )
             response = await app.request(
                 "POST",
                 route,
@@ -1040,7 +1042,7 @@ def hostile_bodies(draw: st.DrawFn) -> bytes:
     credential="none",
 )
 @given(
-    route=st.sampled_from(BODY_ROUTES + ["/auth/passkeys"]),
+    route=st.sampled_from([*BODY_ROUTES, "/auth/passkeys"]),
     body=hostile_bodies(),
     media=st.sampled_from(MEDIA),
     credential=st.sampled_from(["none", "bearer", "cookie"]),
@@ -1070,3 +1072,19 @@ async def test_hostile_bodies_on_every_auth_route_get_only_documented_statuses(
     assert response.status_code in DOCUMENTED, (route, body[:80], response.text)
     if response.status_code >= 400:
         assert set(response.json()) == {"error"}
+
+
+async def test_app_routes_framed_by_another_site_get_the_security_headers(app: Target) -> None:
+    # Clickjacking of the application's own JSON routes: the adapter's helper.
+    tokens = await app.login()
+    answers = [
+        await app.request("GET", "/me", bearer=tokens["access_token"], cookies=False),
+        await app.request("GET", "/maybe"),
+        await app.request("GET", "/me", cookies=False),  # the 401 challenge
+    ]
+    for response in answers:
+        assert response.headers["x-frame-options"] == "DENY", response.status_code
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"

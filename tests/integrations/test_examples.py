@@ -142,7 +142,14 @@ def test_example_login_refresh_logout(servers: dict[str, Server], name: str) -> 
         def me(access_token: str) -> httpx.Response:
             return client.get("/me", headers={"Authorization": f"Bearer {access_token}"})
 
-        assert me(tokens["access_token"]).json()["user_id"] == "1"
+        answer = me(tokens["access_token"])
+        assert answer.json()["user_id"] == "1"
+        # The adapter's security-headers helper is wired in (clickjacking, sniffing).
+        for response in (answer, client.get("/me"), response):
+            assert response.headers["x-frame-options"] == "DENY", name
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["referrer-policy"] == "no-referrer"
 
         response = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
         assert response.status_code == 200, response.text

@@ -351,7 +351,7 @@ class Demo:
             )
         except ValueError:  # not UTF-8 text (UnicodeDecodeError), or too many fields
             raise HTTPException(400) from None
-        return FormData(pairs)
+        return FormData(list(pairs))
 
     async def visitor(self, request: Request) -> Visitor | AuthError | None:
         """The signed-in user, the reason there is none, or ``None`` (no cookie).

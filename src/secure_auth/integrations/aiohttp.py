@@ -40,9 +40,17 @@ from ..web import (
     Response,
     WebAuth,
     WebConfig,
+    missing_security_headers,
 )
 
-__all__ = ["APP_KEY", "SESSION_KEY", "SecureAuth", "get_session", "to_aiohttp"]
+__all__ = [
+    "APP_KEY",
+    "SESSION_KEY",
+    "SecureAuth",
+    "get_session",
+    "security_headers",
+    "to_aiohttp",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_KEY = "auth_session"
@@ -76,6 +84,14 @@ def _request(request: web.Request, body: bytes = b"") -> Request:
         body=body,
         client_ip=request.remote,
     )
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``app.on_response_prepare.append(security_headers)``: add the
+    recommended security headers (:data:`~secure_auth.web.SECURITY_HEADERS`)
+    a response lacks, error pages included."""
+    for name, value in missing_security_headers(response.headers.keys()):
+        response.headers[name] = value
 
 
 class SecureAuth:

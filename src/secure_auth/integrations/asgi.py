@@ -29,12 +29,22 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ..service import AuthService
-from ..web import AuthResult, GetUser, GetUserName, Request, Response, WebAuth, WebConfig
+from ..web import (
+    AuthResult,
+    GetUser,
+    GetUserName,
+    Request,
+    Response,
+    WebAuth,
+    WebConfig,
+    missing_security_headers,
+)
 
 __all__ = [
     "RESULT_KEY",
     "SESSION_KEY",
     "SecureAuthMiddleware",
+    "SecurityHeadersMiddleware",
     "get_result",
     "get_session",
     "read_body",
@@ -128,6 +138,38 @@ def store_result(scope: Scope, result: AuthResult) -> Scope:
     scope[SESSION_KEY] = result.session
     scope["state"] = {**scope.get("state", {}), SESSION_KEY: result.session}
     return scope
+
+
+class SecurityHeadersMiddleware:
+    """ASGI middleware: every HTTP response gets the
+    :data:`~secure_auth.web.SECURITY_HEADERS` it does not set itself
+    (``nosniff``, ``X-Frame-Options: DENY``, a CSP with ``frame-ancestors
+    'none'``, ``Referrer-Policy: no-referrer``, ``Cache-Control: no-store``).
+
+    For JSON APIs; HTML pages set their own ``Content-Security-Policy`` and
+    ``Cache-Control`` (those win). The auth routes send the headers anyway.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = [bytes(name).decode("latin-1") for name, _ in headers]
+                headers += [
+                    (name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in missing_security_headers(present)
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class SecureAuthMiddleware:

@@ -42,10 +42,11 @@ from ..web import (
     Response,
     WebAuth,
     WebConfig,
+    missing_security_headers,
 )
 from .wsgi import read_body, request_from_environ
 
-__all__ = ["SecureAuth", "current_session", "login_required", "to_flask"]
+__all__ = ["SecureAuth", "current_session", "login_required", "security_headers", "to_flask"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXTENSION_KEY = "secure_auth"
@@ -55,6 +56,14 @@ BLUEPRINT_NAME = "secure_auth"
 def to_flask(response: Response) -> FlaskResponse:
     """A Flask response for a :class:`~secure_auth.web.Response`."""
     return FlaskResponse(response.body, status=response.status, headers=response.header_list())
+
+
+def security_headers(response: FlaskResponse) -> FlaskResponse:
+    """``app.after_request(security_headers)``: add the recommended security
+    headers (:data:`~secure_auth.web.SECURITY_HEADERS`) a response lacks."""
+    for name, value in missing_security_headers(response.headers.keys()):
+        response.headers[name] = value
+    return response
 
 
 class SecureAuth:

@@ -55,12 +55,25 @@ from ..web import (
     WebAuth,
     WebConfig,
 )
-from .asgi import RESULT_KEY, SESSION_KEY, get_result, read_body, request_from_scope
+from .asgi import (
+    RESULT_KEY,
+    SESSION_KEY,
+    SecurityHeadersMiddleware,
+    get_result,
+    read_body,
+    request_from_scope,
+)
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-__all__ = ["SecureAuth", "SecureAuthBackend", "SessionUser", "to_starlette"]
+__all__ = [
+    "SecureAuth",
+    "SecureAuthBackend",
+    "SecurityHeadersMiddleware",
+    "SessionUser",
+    "to_starlette",
+]
 
 Endpoint_ = Callable[[StarletteRequest], Awaitable[StarletteResponse]]
 
@@ -178,6 +191,12 @@ class SecureAuth:
             return to_starlette(response)
 
         return handle
+
+    def security_headers(self) -> Middleware:
+        """Starlette middleware adding the recommended security headers
+        (:data:`~secure_auth.web.SECURITY_HEADERS`) to every response that
+        lacks them. FastAPI: ``app.add_middleware(SecurityHeadersMiddleware)``."""
+        return Middleware(SecurityHeadersMiddleware)
 
     def middleware(self) -> Middleware:
         """Starlette's ``AuthenticationMiddleware`` with :class:`SecureAuthBackend`:

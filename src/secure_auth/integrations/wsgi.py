@@ -18,10 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ..sync import SyncAuthService
-from ..web import AuthResult, GetUser, GetUserName, Request, Response, WebAuth, WebConfig
+from ..web import (
+    AuthResult,
+    GetUser,
+    GetUserName,
+    Request,
+    Response,
+    WebAuth,
+    WebConfig,
+    missing_security_headers,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -30,6 +40,7 @@ __all__ = [
     "RESULT_KEY",
     "SESSION_KEY",
     "SecureAuthMiddleware",
+    "SecurityHeadersMiddleware",
     "get_result",
     "read_body",
     "request_from_environ",
@@ -82,9 +93,10 @@ def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
         except ValueError:
             return b""
         want = min(length, limit + 1)
-    elif environ.get("wsgi.input_terminated") or "chunked" in str(
-        environ.get("HTTP_TRANSFER_ENCODING", "")
-    ).lower():
+    elif (
+        environ.get("wsgi.input_terminated")
+        or "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    ):
         want = limit + 1
     else:
         return b""
@@ -113,6 +125,28 @@ def get_result(environ: WSGIEnvironment) -> AuthResult | None:
     """The :class:`~secure_auth.web.AuthResult` the middleware stored, if it ran."""
     result = environ.get(RESULT_KEY)
     return result if isinstance(result, AuthResult) else None
+
+
+class SecurityHeadersMiddleware:
+    """WSGI middleware: every response gets the
+    :data:`~secure_auth.web.SECURITY_HEADERS` it does not set itself (see
+    :class:`secure_auth.integrations.asgi.SecurityHeadersMiddleware`)."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        def start(
+            status: str,
+            headers: list[tuple[str, str]],
+            exc_info: tuple[type[BaseException], BaseException, TracebackType]
+            | tuple[None, None, None]
+            | None = None,
+        ) -> Callable[[bytes], object]:
+            headers = [*headers, *missing_security_headers(name for name, _ in headers)]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
 
 
 class SecureAuthMiddleware:

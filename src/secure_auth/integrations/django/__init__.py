@@ -64,6 +64,7 @@ from ...web import (
     Response,
     WebAuth,
     WebConfig,
+    missing_security_headers,
 )
 from ..wsgi import read_body as read_wsgi_body
 
@@ -71,6 +72,7 @@ __all__ = [
     "LoginRequiredMixin",
     "SecureAuth",
     "SecureAuthMiddleware",
+    "SecurityHeadersMiddleware",
     "auth_urlpatterns",
     "get_auth",
     "get_session",
@@ -277,7 +279,8 @@ def _read_body(request: HttpRequest, limit: int) -> bytes:
     meta = request.META
     if "wsgi.input" in meta and not meta.get("CONTENT_LENGTH"):
         return read_wsgi_body(meta, limit)
-    return request.read(limit + 1)
+    body: bytes = request.read(limit + 1)
+    return body
 
 
 def _attach(request: HttpRequest, result: AuthResult) -> None:
@@ -359,6 +362,36 @@ class SecureAuthMiddleware:
         if isinstance(exception, AuthError):
             return to_django(get_auth().web.error_response(exception))
         return None
+
+
+class SecurityHeadersMiddleware:
+    """``MIDDLEWARE = [..., "secure_auth.integrations.django.SecurityHeadersMiddleware"]``:
+    every response gets the recommended security headers
+    (:data:`~secure_auth.web.SECURITY_HEADERS`) it does not set itself.
+    Sync and async capable."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self._is_async = iscoroutinefunction(get_response)
+        if self._is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self._is_async:
+            return self.__acall__(request)
+        return _add_security_headers(self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> Any:
+        return _add_security_headers(await self.get_response(request))
+
+
+def _add_security_headers(response: HttpResponse) -> HttpResponse:
+    for name, value in missing_security_headers(response.headers.keys()):
+        response[name] = value
+    return response
 
 
 def login_required(view: V) -> V:
